@@ -1,0 +1,46 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace exportd::cleanup {
+
+/// Milliseconds since the Unix epoch, UTC. Every time in the registry and the
+/// scheduler is one of these.
+using Millis = std::int64_t;
+
+/// Source of "now". Injected everywhere time matters so that expiry logic is
+/// tested without sleeping. Implementations are safe to call from any thread.
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual Millis nowMs() const = 0;
+};
+
+/// The wall clock (CLOCK_REALTIME): expiry times are absolute instants shared
+/// between processes, so a monotonic clock would not do.
+class SystemClock : public Clock {
+public:
+    Millis nowMs() const override;
+};
+
+/// A clock that only moves when told to; for tests. Thread-safe.
+class ManualClock : public Clock {
+public:
+    explicit ManualClock(Millis start) : _now(start) {}
+    Millis nowMs() const override { return _now.load(); }
+    void set(Millis t) { _now.store(t); }
+    void advance(Millis d) { _now.fetch_add(d); }
+
+private:
+    std::atomic<Millis> _now;
+};
+
+/// RFC 3339 UTC with milliseconds and a Z: "2026-11-29T11:46:25.123Z".
+std::string formatRfc3339(Millis t);
+
+/// Compact UTC stamp for file names: "20261129T114625Z".
+std::string formatCompactUtc(Millis t);
+
+} // namespace exportd::cleanup

@@ -1,0 +1,109 @@
+#pragma once
+
+#include "cleanup/ExportRecord.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace exportd::cleanup {
+
+/// Thrown when the registry cannot be reached or answers with an error that is
+/// not a lost race (a lost race is a `false` return, never an exception).
+class RegistryError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class CreateOutcome {
+    Created,   ///< the record was inserted
+    Existing,  ///< an equal request (same limitKey and requestKey) is queued or running: returned instead
+    TooMany    ///< limitKey already has maxActive queued/running exports: nothing inserted
+};
+
+struct CreateResult {
+    CreateOutcome outcome = CreateOutcome::Created;
+    ExportRecord record;   ///< the inserted or the existing record
+};
+
+/// The durable, shared record of every export and of every live exportd process.
+///
+/// Every state change is one conditional update: it applies only when the record
+/// is in the expected state, and returns false otherwise, so two processes (or two
+/// threads) never both apply one transition. Implementations are thread-safe and
+/// may be shared by all threads of a process; several processes may share one
+/// registry. Times are Millis (UTC epoch ms).
+class Registry {
+public:
+    virtual ~Registry() = default;
+
+    /// Inserts `rec` unless the double-click rule or the per-owner limit says
+    /// otherwise; the check and the insert are one transaction.
+    virtual CreateResult create(const ExportRecord& rec, int maxActivePerLimitKey) = 0;
+
+    virtual std::optional<ExportRecord> find(const std::string& id) = 0;
+
+    /// Newest first (created_at descending, then id).
+    virtual std::vector<ExportRecord> listByListKey(const std::string& listKey, int limit) = 0;
+
+    // --- job transitions -------------------------------------------------
+    /// queued -> running (sets started_at, instance_id).
+    virtual bool markRunning(const std::string& id, const std::string& instanceId, Millis at) = 0;
+    /// while running: rows_written / rows_total.
+    virtual bool updateProgress(const std::string& id, std::int64_t rowsWritten,
+                                std::optional<std::int64_t> rowsTotal) = 0;
+    /// running -> ready with the file, ready_at, expires_at; scheduled_by = instanceId.
+    virtual bool markReady(const std::string& id, const FileInfo& file, Millis readyAt,
+                           Millis expiresAt, const std::string& instanceId) = 0;
+    /// queued|running -> failed with error code and message.
+    virtual bool markFailed(const std::string& id, const std::string& code,
+                            const std::string& message, Millis at) = 0;
+    /// Owner's discard: queued|running, or ready with expires_at > at -> deleted.
+    virtual bool markDeleted(const std::string& id, Millis at) = 0;
+    /// The bytes are gone: ready -> expired with file_deleted_at = at. For a record
+    /// already expired/deleted/failed whose file_deleted_at is null, sets it and
+    /// returns true too; returns false when it was already set (nothing to do).
+    virtual bool markFileDeleted(const std::string& id, Millis at) = 0;
+    /// The download gate: if ready and now < expires_at, download_count += 1 and
+    /// true; else false. Expiry is enforced here, at access time.
+    virtual bool authorizeDownload(const std::string& id, Millis now) = 0;
+
+    // --- processes (leases) ----------------------------------------------
+    /// Insert or refresh this process's lease.
+    virtual void heartbeat(const std::string& instanceId, Millis now) = 0;
+    /// Drop the lease (clean shutdown).
+    virtual void removeInstance(const std::string& instanceId) = 0;
+    /// Instances whose last heartbeat is newer than now - leaseMs.
+    virtual std::vector<std::string> liveInstances(Millis now, Millis leaseMs) = 0;
+
+    // --- sweeper ---------------------------------------------------------
+    /// queued|running exports whose instance has no live lease -> failed,
+    /// code "interrupted". Returns the ids it changed.
+    virtual std::vector<std::string> failInterrupted(Millis now, Millis leaseMs) = 0;
+    /// ready exports with expires_at <= now (their file may still be on disk).
+    virtual std::vector<ExportRecord> overdueReady(Millis now) = 0;
+    /// Ready exports not yet due whose scheduled_by is not a live instance; each
+    /// returned record has been claimed for `instanceId` (scheduled_by set by a
+    /// conditional update), so the caller must schedule its timer.
+    virtual std::vector<ExportRecord> claimUnscheduled(const std::string& instanceId, Millis now,
+                                                       Millis leaseMs) = 0;
+    /// Records that are expired (file_deleted_at set), deleted or failed, whose
+    /// last change is older than cutoff, are removed. Returns how many.
+    virtual int purgeBefore(Millis cutoff) = 0;
+
+    // --- observation -----------------------------------------------------
+    /// Throws RegistryError when the registry cannot be queried.
+    virtual void ping() = 0;
+    /// Ready exports whose file is still present (file_deleted_at null), due or not.
+    virtual std::int64_t countPendingCleanups() = 0;
+    /// Oldest expires_at among ready exports with expires_at <= now, if any.
+    virtual std::optional<Millis> oldestOverdue(Millis now) = 0;
+};
+
+/// Opens the registry named by a URI: "sqlite:/path/registry.db" (or
+/// "sqlite::memory:" for tests). Throws RegistryError for an unknown scheme or
+/// a registry that cannot be opened.
+std::unique_ptr<Registry> openRegistry(const std::string& uri);
+
+} // namespace exportd::cleanup

@@ -1,0 +1,90 @@
+#pragma once
+
+#include "cleanup/CleanupScheduler.h"
+#include "cleanup/Clock.h"
+#include "cleanup/Metrics.h"
+#include "cleanup/Registry.h"
+
+#include <Poco/Util/Timer.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+namespace Poco { class Logger; }
+
+namespace exportd::cleanup {
+
+/// What one sweep did; also logged as one line.
+struct SweepReport {
+    int interrupted = 0;     ///< queued/running exports of dead processes marked failed
+    int overdueDeleted = 0;  ///< ready files past expires_at deleted (timer lost)
+    int partsDeleted = 0;    ///< .part files of jobs not running in a live process
+    int orphansDeleted = 0;  ///< files the registry does not know
+    int staleDeleted = 0;    ///< files of expired/deleted/failed exports still present
+    int rescheduled = 0;     ///< ready exports claimed and handed to the scheduler
+    int purged = 0;          ///< registry records older than keep
+    int errors = 0;          ///< deletions that failed (retried next sweep)
+};
+
+/// Settings of the sweeper and the lease.
+struct SweeperOptions {
+    std::string exportsDir;
+    std::string instanceId;
+    Millis sweepIntervalMs = 30000;
+    Millis heartbeatIntervalMs = 2000;
+    Millis leaseMs = 10000;        ///< a process silent for this long is gone
+    Millis registryKeepMs = 604800000;
+};
+
+/// The safety net under the CleanupScheduler (SPEC 4). sweepOnce() deletes
+/// overdue ready files, `.part` files whose job is not running in a live
+/// process, files of finished exports and orphan files (only names that are a
+/// well-formed export id, optionally with `.part`); it marks queued/running
+/// exports of dead processes failed/interrupted, claims ready exports not yet
+/// due that no live process has scheduled and schedules them, and purges old
+/// records. It also keeps this process's lease alive.
+///
+/// start() runs a sweep at once and then every sweepIntervalMs, plus a
+/// heartbeat every heartbeatIntervalMs, on its own Poco::Util::Timer thread.
+/// sweepOnce() may also be called directly (tests, start-up). Lives as long as
+/// the application; stop() (or the destructor) stops its timer.
+class Sweeper {
+public:
+    Sweeper(Registry& registry, CleanupScheduler& scheduler, Metrics& metrics,
+            const Clock& clock, SweeperOptions options, Poco::Logger& logger);
+    ~Sweeper();
+
+    Sweeper(const Sweeper&) = delete;
+    Sweeper& operator=(const Sweeper&) = delete;
+
+    /// Returns true for the ids of jobs this process is running right now; the
+    /// sweeper never deletes their `.part` file. Set before start().
+    void setLocalJobCheck(std::function<bool(const std::string&)> isLocalJob);
+
+    SweepReport sweepOnce();
+    void start();
+    void stop();
+
+private:
+    Registry& _registry;
+    CleanupScheduler& _scheduler;
+    Metrics& _metrics;
+    const Clock& _clock;
+    SweeperOptions _options;
+    Poco::Logger& _logger;
+    std::function<bool(const std::string&)> _isLocalJob;
+    std::mutex _sweepMutex;
+    Poco::Util::Timer _timer;
+    bool _started = false;
+};
+
+/// True if `name` is a well-formed export id (SPEC 2.3): 22 to 32 characters
+/// of [A-Za-z0-9_-].
+bool isWellFormedId(const std::string& name);
+
+/// A new export id: 16 bytes from the OS secure random source (getrandom),
+/// base64url without padding (22 characters).
+std::string newExportId();
+
+} // namespace exportd::cleanup
