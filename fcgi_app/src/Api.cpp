@@ -1,0 +1,672 @@
+#include "Api.h"
+
+#include "ExportRequest.h"
+#include "RequestError.h"
+
+#include "cleanup/Sweeper.h"
+
+#include <Poco/Logger.h>
+
+#include <json/reader.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cerrno>
+#include <cstring>
+
+namespace exportd {
+
+using cleanup::ExportRecord;
+using cleanup::ExportStatus;
+using cleanup::Millis;
+
+const char* const SESSION_COOKIE = "exportd_session";
+
+namespace {
+
+const char* const EXPIRED_SENTENCE =
+    "The export file has expired and been deleted for security reasons. Please generate a new export.";
+const char* const DELETED_SENTENCE = "The export file was deleted on request. Please generate a new export.";
+const char* const FILES_LOCATION = "/_exportd/files/";
+
+Json::Value parseJsonText(const std::string& text)
+{
+    Json::CharReaderBuilder builder;
+    Json::Value value;
+    std::string errors;
+    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+    if (!reader->parse(text.data(), text.data() + text.size(), &value, &errors))
+        return Json::Value(Json::objectValue);
+    return value;
+}
+
+Json::Value optionalTime(const std::optional<Millis>& t)
+{
+    return t ? Json::Value(cleanup::formatRfc3339(*t)) : Json::Value(Json::nullValue);
+}
+
+std::string filterKeys(const Json::Value& filters)
+{
+    std::string keys;
+    if (filters.isObject())
+        for (const auto& name : filters.getMemberNames())
+            keys += (keys.empty() ? "" : ",") + name;
+    return keys.empty() ? "-" : keys;
+}
+
+// The session cookie value, if the request carries a well-formed one.
+std::string sessionFromCookie(const std::string& cookieHeader)
+{
+    const std::string prefix = std::string(SESSION_COOKIE) + "=";
+    std::size_t pos = 0;
+    while (pos < cookieHeader.size()) {
+        while (pos < cookieHeader.size() && (cookieHeader[pos] == ' ' || cookieHeader[pos] == ';'))
+            ++pos;
+        std::size_t end = cookieHeader.find(';', pos);
+        if (end == std::string::npos)
+            end = cookieHeader.size();
+        std::string item = cookieHeader.substr(pos, end - pos);
+        if (item.compare(0, prefix.size(), prefix) == 0) {
+            std::string value = item.substr(prefix.size());
+            if (cleanup::isWellFormedId(value))
+                return value;
+        }
+        pos = end + 1;
+    }
+    return {};
+}
+
+bool isJsonContentType(const std::string& contentType)
+{
+    std::string ct;
+    for (char c : contentType)
+        if (c != ' ' && c != '\t')
+            ct += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ct == "application/json")
+        return true;
+    return ct == "application/json;charset=utf-8" || ct == "application/json;charset=\"utf-8\"";
+}
+
+std::string safeFileName(const std::string& name)
+{
+    std::string out;
+    for (char c : name)
+        out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
+    return out.empty() ? "export" : out;
+}
+
+} // namespace
+
+DirUsage directoryUsage(const std::string& dir)
+{
+    DirUsage usage;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d)
+        return usage;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        std::string id = name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0
+                             ? name.substr(0, name.size() - 5)
+                             : name;
+        if (!cleanup::isWellFormedId(id))
+            continue;
+        struct stat st {};
+        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+            ++usage.files;
+            usage.bytes += st.st_size;
+        }
+    }
+    ::closedir(d);
+    return usage;
+}
+
+Api::Api(const Config& config, cleanup::Registry& registry, ExportRunner& runner,
+         cleanup::CleanupScheduler& scheduler, cleanup::Metrics& metrics,
+         const cleanup::Clock& clock, CatalogHolder& catalog, std::string instanceId,
+         Poco::Logger& logger)
+    : _config(config), _registry(registry), _runner(runner), _scheduler(scheduler),
+      _metrics(metrics), _clock(clock), _catalog(catalog), _instanceId(std::move(instanceId)),
+      _logger(logger)
+{
+    _metrics.declare("exportd_exports_created_total", "counter", "Exports accepted (202).");
+    _metrics.declare("exportd_requests_total", "counter", "HTTP requests answered, by status.");
+    _metrics.declare("exportd_downloads_total", "counter", "Downloads authorised (GET).");
+    _metrics.declare("exportd_files_deleted_total", "counter", "Export files deleted, by reason.");
+    _metrics.declare("exportd_export_files", "gauge", "Export files present in exports_dir.");
+    _metrics.declare("exportd_export_bytes", "gauge", "Bytes of export files in exports_dir.");
+    _metrics.declare("exportd_pending_cleanups", "gauge", "Ready files still on disk, due or not.");
+    _metrics.declare("exportd_oldest_overdue_file_seconds", "gauge",
+                     "How long the oldest expired-but-present file has been overdue.");
+    registerRoutes();
+}
+
+void Api::registerRoutes()
+{
+    auto bind = [this](Response (Api::*fn)(const Request&, const Identity&)) {
+        return [this, fn](const Request& r, const Identity& who, const std::vector<std::string>&) {
+            return (this->*fn)(r, who);
+        };
+    };
+    auto bindId = [this](Response (Api::*fn)(const Request&, const Identity&, const std::string&)) {
+        return [this, fn](const Request& r, const Identity& who, const std::vector<std::string>& args) {
+            return (this->*fn)(r, who, args.at(0));
+        };
+    };
+    _router.add("GET", "/api/datasets", bind(&Api::listDatasets));
+    _router.add("POST", "/api/exports", bind(&Api::createExport));
+    _router.add("GET", "/api/exports", bind(&Api::listExports));
+    _router.add("GET", "/api/exports/{id}", bindId(&Api::getExport));
+    _router.add("DELETE", "/api/exports/{id}", bindId(&Api::deleteExport));
+    _router.add("GET", "/api/exports/{id}/download", bindId(&Api::download));
+    _router.add("HEAD", "/api/exports/{id}/download", bindId(&Api::download));
+    _router.add("POST", "/api/exports/{id}/regenerate", bindId(&Api::regenerate));
+    _router.add("GET", "/api/health", [this](const Request& r, const Identity&, const std::vector<std::string>&) { return health(r); });
+    _router.add("GET", "/api/metrics", [this](const Request& r, const Identity&, const std::vector<std::string>&) { return metrics(r); });
+}
+
+Response Api::handle(const Request& request)
+{
+    Response response;
+    Identity who;
+    try {
+        who = resolveIdentity(request);
+        const bool isHealth = splitPath(request.path) == std::vector<std::string>{"api", "health"};
+        if (_config.requireIdentity && who.user.empty() && !isHealth) {
+            response = errorResponse(401, "unauthorized", "This service needs you to sign in.");
+            response.setHeader("WWW-Authenticate", "Basic realm=\"exportd\"");
+        } else {
+            response = _router.dispatch(request, who);
+        }
+    } catch (const RequestError& e) {
+        response = errorResponse(e.status(), e.code(), e.what(), e.field());
+        for (const auto& [name, value] : e.headers())
+            response.setHeader(name, value);
+    } catch (const cleanup::RegistryError& e) {
+        _logger.error("event=registry_error method=%s path=%s error=\"%s\"", request.method, request.path,
+                      std::string(e.what()));
+        response = errorResponse(503, "registry_unavailable",
+                                 "The export registry is busy or unavailable. Please try again shortly.");
+        response.setHeader("Retry-After", "1");
+    } catch (const std::exception& e) {
+        _logger.error("event=internal_error method=%s path=%s error=\"%s\"", request.method, request.path,
+                      std::string(e.what()));
+        response = errorResponse(500, "internal_error", "Something went wrong on our side.");
+    }
+    if (!who.newCookie.empty())
+        response.headers.emplace_back("Set-Cookie", std::string(SESSION_COOKIE) + "=" + who.newCookie +
+                                                        "; Path=/; HttpOnly; SameSite=Strict");
+    response.setHeader("Cache-Control", "no-store");
+    _metrics.increment("exportd_requests_total", "code=\"" + std::to_string(response.status) + "\"");
+    return response;
+}
+
+Identity Api::resolveIdentity(const Request& request) const
+{
+    Identity who;
+    if (_config.requireIdentity) {
+        who.user = request.param(_config.identityParam);
+        who.ownerKey = who.listKey = who.limitKey = "user:" + who.user;
+        return who;
+    }
+    // Identity off: any identity param is ignored (nginx fills $remote_user
+    // from any Authorization header). The id is the capability; the list and
+    // the limits follow the browser's session cookie.
+    std::string session = sessionFromCookie(request.header("cookie"));
+    if (session.empty()) {
+        who.newCookie = cleanup::newExportId();
+        who.listKey = "session:" + who.newCookie;
+        who.limitKey = "addr:" + request.param("REMOTE_ADDR");
+    } else {
+        who.listKey = who.limitKey = "session:" + session;
+    }
+    return who;
+}
+
+ExportRecord Api::findOwned(const std::string& id, const Identity& who)
+{
+    auto record = _registry.find(id);
+    if (!record || record->ownerKey != who.ownerKey)
+        throw RequestError(404, "not_found", "No export with this id exists for you.");
+    return *record;
+}
+
+Json::Value Api::exportJson(const ExportRecord& r, Millis now)
+{
+    Json::Value o(Json::objectValue);
+    const ExportStatus status = r.effectiveStatus(now);
+    o["id"] = r.id;
+    o["status"] = cleanup::toString(status);
+    o["dataset"] = r.dataset;
+    o["format"] = r.format;
+    o["filters"] = parseJsonText(r.filtersJson.empty() ? "{}" : r.filtersJson);
+    o["retention_seconds"] = Json::Int64(r.retentionSeconds);
+    o["created_at"] = cleanup::formatRfc3339(r.createdAt);
+    Json::Value links(Json::objectValue);
+    links["self"] = "/api/exports/" + r.id;
+    links["download"] = "/api/exports/" + r.id + "/download";
+    links["regenerate"] = "/api/exports/" + r.id + "/regenerate";
+    o["links"] = links;
+    o["download_count"] = Json::Int64(r.downloadCount);
+
+    auto progress = [&r]() {
+        Json::Value p(Json::objectValue);
+        p["rows_written"] = Json::Int64(r.rowsWritten);
+        p["rows_total"] = r.rowsTotal ? Json::Value(Json::Int64(*r.rowsTotal)) : Json::Value();
+        if (r.rowsTotal && *r.rowsTotal > 0)
+            p["percent"] = std::min(100.0, std::floor(1000.0 * double(r.rowsWritten) / double(*r.rowsTotal)) / 10.0);
+        else if (r.rowsTotal)
+            p["percent"] = 0.0;
+        else
+            p["percent"] = Json::Value();
+        return p;
+    };
+
+    switch (status) {
+    case ExportStatus::Queued:
+        o["progress"] = progress();
+        break;
+    case ExportStatus::Running:
+        o["started_at"] = optionalTime(r.startedAt);
+        o["progress"] = progress();
+        break;
+    case ExportStatus::Ready: {
+        o["ready_at"] = optionalTime(r.readyAt);
+        o["expires_at"] = optionalTime(r.expiresAt);
+        const Millis left = r.expiresAt ? *r.expiresAt - now : 0;
+        o["expires_in_seconds"] = Json::Int64(left > 0 ? left / 1000 : 0);
+        Json::Value file(Json::objectValue);
+        file["name"] = r.file.name;
+        file["size_bytes"] = Json::Int64(r.file.sizeBytes);
+        file["rows"] = Json::Int64(r.file.rows);
+        file["content_type"] = r.file.contentType;
+        file["sha256"] = r.file.sha256;
+        o["file"] = file;
+        break;
+    }
+    case ExportStatus::Expired:
+        o["ready_at"] = optionalTime(r.readyAt);
+        o["expires_at"] = optionalTime(r.expiresAt);
+        o["expired_at"] = optionalTime(r.expiresAt);
+        o["expires_in_seconds"] = 0;
+        o["file_deleted_at"] = optionalTime(r.fileDeletedAt);
+        o["message"] = EXPIRED_SENTENCE;
+        break;
+    case ExportStatus::Deleted:
+        o["deleted_at"] = optionalTime(r.deletedAt);
+        o["file_deleted_at"] = optionalTime(r.fileDeletedAt);
+        o["message"] = DELETED_SENTENCE;
+        break;
+    case ExportStatus::Failed: {
+        Json::Value error(Json::objectValue);
+        error["code"] = r.errorCode;
+        error["message"] = r.errorMessage;
+        o["error"] = error;
+        o["failed_at"] = optionalTime(r.failedAt);
+        break;
+    }
+    }
+    return o;
+}
+
+Response Api::listDatasets(const Request&, const Identity& who)
+{
+    Json::Value list(Json::arrayValue);
+    auto catalog = _catalog.get();
+    for (const auto& ds : catalog->all()) {
+        if (!ds.allows(who.user))
+            continue;
+        Json::Value d(Json::objectValue);
+        d["name"] = ds.name;
+        d["title"] = ds.title;
+        Json::Value formats(Json::arrayValue);
+        for (const auto& f : supportedFormats())
+            formats.append(f);
+        d["formats"] = formats;
+        Json::Value columns(Json::arrayValue);
+        for (const auto& c : ds.columns)
+            columns.append(c);
+        d["columns"] = columns;
+        Json::Value filters(Json::arrayValue);
+        for (const auto& f : ds.filters) {
+            Json::Value fj(Json::objectValue);
+            fj["field"] = f.field;
+            switch (f.type) {
+            case FilterType::Enum: {
+                fj["type"] = "enum";
+                Json::Value values(Json::arrayValue);
+                for (const auto& v : f.values)
+                    values.append(v);
+                fj["values"] = values;
+                break;
+            }
+            case FilterType::String: fj["type"] = "string"; break;
+            case FilterType::Date: fj["type"] = "date"; break;
+            case FilterType::Integer: fj["type"] = "integer"; break;
+            }
+            filters.append(fj);
+        }
+        d["filters"] = filters;
+        list.append(d);
+    }
+    Json::Value body(Json::objectValue);
+    body["datasets"] = list;
+    return jsonResponse(200, body);
+}
+
+void Api::checkStorage() const
+{
+    struct statvfs fs {};
+    if (::statvfs(_config.exportsDir.c_str(), &fs) == 0) {
+        const auto freeBytes = static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
+        if (freeBytes < _config.minFreeBytes)
+            throw RequestError(507, "insufficient_storage",
+                               "The export storage is nearly full. Please try again later.");
+    }
+    if (directoryUsage(_config.exportsDir).bytes >= _config.quotaBytes)
+        throw RequestError(507, "insufficient_storage",
+                           "The export storage has reached its quota. Please try again once older exports expire.");
+}
+
+Response Api::startExport(const Identity& who, const Dataset& dataset, const std::string& format,
+                          const Json::Value& filters, std::int64_t retentionSeconds,
+                          const std::string& requestKey)
+{
+    checkStorage();
+    ExportRecord record;
+    record.id = cleanup::newExportId();
+    record.ownerKey = who.ownerKey;
+    record.listKey = who.listKey;
+    record.limitKey = who.limitKey;
+    record.requestKey = requestKey;
+    record.status = ExportStatus::Queued;
+    record.dataset = dataset.name;
+    record.format = format;
+    record.filtersJson = toJson(filters.isNull() ? Json::Value(Json::objectValue) : filters);
+    record.retentionSeconds = retentionSeconds;
+    record.createdAt = _clock.nowMs();
+    record.instanceId = _instanceId;
+
+    const auto result = _registry.create(record, _config.maxActiveExportsPerOwner);
+    if (result.outcome == cleanup::CreateOutcome::TooMany) {
+        RequestError error(429, "too_many_exports",
+                           "You already have " + std::to_string(_config.maxActiveExportsPerOwner) +
+                               " exports in progress. Please wait for one to finish.");
+        error.headers()["Retry-After"] = "5";
+        throw error;
+    }
+    const Millis now = _clock.nowMs();
+    Response response;
+    if (result.outcome == cleanup::CreateOutcome::Existing) {
+        response = jsonResponse(200, exportJson(result.record, now));
+    } else {
+        _runner.submit(result.record);
+        _metrics.increment("exportd_exports_created_total");
+        _logger.information("event=export_created id=%s dataset=%s format=%s filter_keys=%s retention=%s",
+                            record.id, record.dataset, record.format, filterKeys(filters),
+                            std::to_string(retentionSeconds));
+        response = jsonResponse(202, exportJson(result.record, now));
+        response.setHeader("Retry-After", "1");
+    }
+    response.setHeader("Location", "/api/exports/" + result.record.id);
+    return response;
+}
+
+Response Api::createExport(const Request& request, const Identity& who)
+{
+    if (!isJsonContentType(request.header("content-type")))
+        throw RequestError(415, "unsupported_media_type",
+                           "Send the export request as JSON with Content-Type: application/json.");
+    if (request.bodyTooLarge)
+        throw RequestError(413, "body_too_large",
+                           "The request body is larger than " + std::to_string(_config.maxBodyBytes) + " bytes.");
+    auto catalog = _catalog.get();
+    ExportRequest parsed = parseExportRequest(request.body, *catalog, _config.retentionSeconds);
+    const Dataset* dataset = catalog->find(parsed.dataset);
+    if (!dataset || !dataset->allows(who.user))
+        throw RequestError(400, "unknown_dataset", "There is no dataset named '" + parsed.dataset + "'.", "dataset");
+    return startExport(who, *dataset, parsed.format, parsed.filters, parsed.retentionSeconds, parsed.canonicalKey);
+}
+
+Response Api::listExports(const Request& request, const Identity& who)
+{
+    int limit = 50;
+    std::string text;
+    if (request.queryParam("limit", text)) {
+        bool digits = !text.empty() && text.size() <= 3 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        limit = digits ? std::stoi(text) : 0;
+        if (limit < 1 || limit > 500)
+            throw RequestError(400, "invalid_request", "limit must be a whole number from 1 to 500.", "limit");
+    }
+    Json::Value list(Json::arrayValue);
+    const Millis now = _clock.nowMs();
+    if (!who.newCookie.empty() && !_config.requireIdentity) {
+        // A browser without a session cookie has made nothing yet.
+    } else {
+        for (const auto& record : _registry.listByListKey(who.listKey, limit))
+            list.append(exportJson(record, now));
+    }
+    Json::Value body(Json::objectValue);
+    body["exports"] = list;
+    return jsonResponse(200, body);
+}
+
+Response Api::getExport(const Request&, const Identity& who, const std::string& id)
+{
+    const ExportRecord record = findOwned(id, who);
+    const Millis now = _clock.nowMs();
+    Response response = jsonResponse(200, exportJson(record, now));
+    const auto status = record.effectiveStatus(now);
+    if (status == ExportStatus::Queued || status == ExportStatus::Running)
+        response.setHeader("Retry-After", "1");
+    return response;
+}
+
+Response Api::goneResponse(const Request& request, const ExportRecord& record, Millis now)
+{
+    const bool deleted = record.effectiveStatus(now) == ExportStatus::Deleted;
+    const std::string sentence = deleted ? DELETED_SENTENCE : EXPIRED_SENTENCE;
+    if (prefersHtml(request)) {
+        Response r;
+        r.status = 410;
+        r.setHeader("Content-Type", "text/html; charset=utf-8");
+        const std::string page = htmlEscape(_config.pageUrl);
+        r.body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<title>Export no longer available</title>"
+                 "<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;"
+                 "line-height:1.5}a{font-weight:bold}</style></head><body>"
+                 "<h1>Export no longer available</h1><p>" +
+                 htmlEscape(sentence) + "</p><p><a href=\"" + page + "\">Generate a new export</a></p></body></html>\n";
+        return r;
+    }
+    Json::Value extra(Json::objectValue);
+    if (!deleted)
+        extra["expired_at"] = optionalTime(record.expiresAt);
+    else
+        extra["deleted_at"] = optionalTime(record.deletedAt);
+    Json::Value links(Json::objectValue);
+    links["regenerate"] = "/api/exports/" + record.id + "/regenerate";
+    extra["links"] = links;
+    return errorResponse(410, deleted ? "export_deleted" : "export_expired", sentence, "", extra);
+}
+
+Response Api::download(const Request& request, const Identity& who, const std::string& id)
+{
+    ExportRecord record = findOwned(id, who);
+    Millis now = _clock.nowMs();
+    auto status = record.effectiveStatus(now);
+
+    // nginx found no file behind an authorised X-Accel-Redirect (it was deleted
+    // a moment after exportd said yes): answer as gone, never with a 404 page.
+    if (!request.param("EXPORTD_FILE_GONE").empty()) {
+        if (status == ExportStatus::Deleted)
+            return goneResponse(request, record, now);
+        if (!record.expiresAt)
+            return errorResponse(410, "export_expired", EXPIRED_SENTENCE);
+        if (status == ExportStatus::Ready)
+            record.expiresAt = std::min(*record.expiresAt, now);
+        return goneResponse(request, record, std::max(now, *record.expiresAt));
+    }
+
+    if (status == ExportStatus::Ready) {
+        const bool isHead = request.method == "HEAD";
+        // The gate: one conditional update decides, at access time.
+        if (isHead || _registry.authorizeDownload(id, now)) {
+            if (!isHead)
+                _metrics.increment("exportd_downloads_total");
+            Response r;
+            r.status = 200;
+            r.setHeader("X-Accel-Redirect", std::string(FILES_LOCATION) + id);
+            r.setHeader("Content-Type", record.file.contentType);
+            r.setHeader("Content-Disposition", "attachment; filename=\"" + safeFileName(record.file.name) + "\"");
+            return r;
+        }
+        auto again = _registry.find(id);
+        if (!again)
+            throw RequestError(404, "not_found", "No export with this id exists for you.");
+        record = *again;
+        now = std::max(_clock.nowMs(), now);
+        status = record.effectiveStatus(now);
+        if (status == ExportStatus::Ready) // cannot happen: the gate said no
+            status = ExportStatus::Expired;
+    }
+    switch (status) {
+    case ExportStatus::Expired:
+    case ExportStatus::Deleted:
+        return goneResponse(request, record, now);
+    case ExportStatus::Queued:
+    case ExportStatus::Running: {
+        Json::Value extra(Json::objectValue);
+        extra["status"] = cleanup::toString(status);
+        Response r = errorResponse(409, "not_ready", "The export is not ready yet. Please try again shortly.", "", extra);
+        r.setHeader("Retry-After", "1");
+        return r;
+    }
+    case ExportStatus::Failed: {
+        Json::Value extra(Json::objectValue);
+        extra["status"] = "failed";
+        Json::Value err(Json::objectValue);
+        err["code"] = record.errorCode;
+        err["message"] = record.errorMessage;
+        extra["export_error"] = err;
+        return errorResponse(409, "export_failed", "The export failed: " + record.errorMessage, "", extra);
+    }
+    default:
+        break;
+    }
+    return goneResponse(request, record, now);
+}
+
+void Api::requireJsonOrEmptyBody(const Request& request) const
+{
+    if (request.bodyTooLarge)
+        throw RequestError(413, "body_too_large",
+                           "The request body is larger than " + std::to_string(_config.maxBodyBytes) + " bytes.");
+    const std::string ct = request.header("content-type");
+    if (request.body.empty() && ct.empty())
+        return;
+    if (!isJsonContentType(ct))
+        throw RequestError(415, "unsupported_media_type", "Send no body, or a JSON one with Content-Type: application/json.");
+    if (!request.body.empty()) {
+        Json::CharReaderBuilder builder;
+        builder["strictRoot"] = true;
+        Json::Value ignored;
+        std::string errors;
+        std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+        if (!reader->parse(request.body.data(), request.body.data() + request.body.size(), &ignored, &errors))
+            throw RequestError(400, "invalid_json", "The request body is not valid JSON.");
+    }
+}
+
+Response Api::deleteExport(const Request& request, const Identity& who, const std::string& id)
+{
+    requireJsonOrEmptyBody(request);
+    ExportRecord record = findOwned(id, who);
+    const Millis now = _clock.nowMs();
+    if (_registry.markDeleted(id, now)) {
+        _runner.cancel(id);
+        const std::string path = _config.exportsDir + "/" + id;
+        bool removed = false;
+        for (const std::string& p : {path, path + ".part"})
+            if (::unlink(p.c_str()) == 0)
+                removed = true;
+        // A running job that still writes removes its own .part when it sees the cancel.
+        if (_registry.markFileDeleted(id, _clock.nowMs()) && removed)
+            _metrics.increment("exportd_files_deleted_total", "reason=\"deleted\"");
+        _logger.information("event=export_deleted id=%s previous_status=%s", id,
+                            cleanup::toString(record.effectiveStatus(now)));
+        if (auto again = _registry.find(id))
+            record = *again;
+    }
+    return jsonResponse(200, exportJson(record, _clock.nowMs()));
+}
+
+Response Api::regenerate(const Request& request, const Identity& who, const std::string& id)
+{
+    requireJsonOrEmptyBody(request);
+    const ExportRecord record = findOwned(id, who);
+    auto catalog = _catalog.get();
+    const Dataset* dataset = catalog->find(record.dataset);
+    if (!dataset || !dataset->allows(who.user))
+        throw RequestError(400, "unknown_dataset", "The dataset '" + record.dataset + "' no longer exists.", "dataset");
+    const Json::Value filters = parseJsonText(record.filtersJson.empty() ? "{}" : record.filtersJson);
+    validateFilters(*dataset, filters);
+    const std::int64_t retention = std::min(record.retentionSeconds, _config.retentionSeconds);
+    return startExport(who, *dataset, record.format, filters, retention,
+                       canonicalKey(record.dataset, record.format, filters, retention));
+}
+
+Response Api::health(const Request&)
+{
+    Json::Value body(Json::objectValue);
+    bool ok = true;
+    try {
+        _registry.ping();
+        body["registry"] = "ok";
+    } catch (const std::exception& e) {
+        ok = false;
+        body["registry"] = std::string("error: ") + e.what();
+    }
+    struct stat st {};
+    if (::stat(_config.exportsDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ok = false;
+        body["export_dir"] = "error: missing";
+    } else if (::access(_config.exportsDir.c_str(), W_OK | X_OK) != 0) {
+        ok = false;
+        body["export_dir"] = std::string("error: ") + std::strerror(errno);
+    } else {
+        body["export_dir"] = "ok";
+    }
+    body["pending_cleanups"] = Json::Int64(_scheduler.pending());
+    body["status"] = ok ? "ok" : "unavailable";
+    return jsonResponse(ok ? 200 : 503, body);
+}
+
+Response Api::metrics(const Request&)
+{
+    const DirUsage usage = directoryUsage(_config.exportsDir);
+    _metrics.set("exportd_export_files", "", double(usage.files));
+    _metrics.set("exportd_export_bytes", "", double(usage.bytes));
+    const Millis now = _clock.nowMs();
+    try {
+        _metrics.set("exportd_pending_cleanups", "", double(_registry.countPendingCleanups()));
+        auto oldest = _registry.oldestOverdue(now);
+        _metrics.set("exportd_oldest_overdue_file_seconds", "", oldest ? double(now - *oldest) / 1000.0 : 0.0);
+    } catch (const cleanup::RegistryError& e) {
+        _logger.warning("event=metrics_registry_error error=\"%s\"", std::string(e.what()));
+    }
+    Response r;
+    r.status = 200;
+    r.setHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    r.body = _metrics.render();
+    return r;
+}
+
+} // namespace exportd

@@ -1,0 +1,258 @@
+#include "FcgiServer.h"
+
+#include "RequestError.h"
+
+#include <Poco/Logger.h>
+#include <Poco/RunnableAdapter.h>
+
+#include <fcgiapp.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace exportd {
+
+namespace {
+
+bool isListeningSocket(int fd)
+{
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting;
+}
+
+int bindUnix(const std::string& path, int fileGid)
+{
+    sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path)
+        throw ConfigError("listen: socket path '" + path + "' is too long");
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            throw ConfigError("listen: '" + path + "' exists and is not a socket");
+        // A socket file left by a killed process is replaced; a live one is not.
+        int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        if (probe >= 0)
+            ::close(probe);
+        if (live)
+            throw ConfigError("listen: another process is already listening on '" + path + "'");
+        ::unlink(path.c_str());
+    }
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        throw ConfigError(std::string("listen: socket(): ") + std::strerror(errno));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw ConfigError("listen: cannot bind '" + path + "': " + std::strerror(err));
+    }
+    if (::chmod(path.c_str(), 0660) != 0 || (fileGid >= 0 && ::chown(path.c_str(), static_cast<uid_t>(-1), fileGid) != 0)) {
+        const int err = errno;
+        ::close(fd);
+        throw ConfigError("listen: cannot set mode/group of '" + path + "': " + std::strerror(err));
+    }
+    if (::listen(fd, 1024) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw ConfigError("listen: listen(): " + std::string(std::strerror(err)));
+    }
+    return fd;
+}
+
+int bindTcp(const std::string& hostPort)
+{
+    const auto colon = hostPort.rfind(':');
+    if (colon == std::string::npos)
+        throw ConfigError("listen: '" + hostPort + "' is not unix:/path or host:port");
+    std::string host = hostPort.substr(0, colon);
+    const std::string port = hostPort.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    addrinfo hints {};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res) != 0 || !res)
+        throw ConfigError("listen: cannot resolve '" + hostPort + "'");
+    int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0)
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || ::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+        const int err = errno;
+        if (fd >= 0)
+            ::close(fd);
+        ::freeaddrinfo(res);
+        throw ConfigError("listen: cannot listen on '" + hostPort + "': " + std::strerror(err));
+    }
+    ::freeaddrinfo(res);
+    return fd;
+}
+
+std::string lower(std::string s)
+{
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+void writeResponse(FCGX_Request& req, const Response& response)
+{
+    std::string head = "Status: " + std::to_string(response.status) + " " + reasonPhrase(response.status) + "\r\n";
+    bool hasLength = false;
+    for (const auto& [name, value] : response.headers) {
+        head += name + ": " + value + "\r\n";
+        if (lower(name) == "content-length")
+            hasLength = true;
+    }
+    if (!hasLength && response.header("X-Accel-Redirect").empty())
+        head += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+    head += "\r\n";
+    FCGX_PutStr(head.data(), static_cast<int>(head.size()), req.out);
+    if (!response.body.empty())
+        FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()), req.out);
+}
+
+} // namespace
+
+int openListenSocket(const std::string& listen, int fileGid, std::string& description)
+{
+    if (listen.empty() || listen == "fd:0") {
+        if (isListeningSocket(0)) {
+            description = "fd 0";
+            return 0;
+        }
+        if (listen == "fd:0")
+            throw ConfigError("listen: fd 0 is not a listening socket");
+        description = "unix:/run/exportd/exportd.sock";
+        ::mkdir("/run/exportd", 0750);
+        return bindUnix("/run/exportd/exportd.sock", fileGid);
+    }
+    description = listen;
+    if (listen.rfind("unix:", 0) == 0)
+        return bindUnix(listen.substr(5), fileGid);
+    return bindTcp(listen);
+}
+
+FcgiServer::FcgiServer(int listenFd, int threads, std::int64_t maxBodyBytes, std::string identityParam,
+                       Handler handler, Poco::Logger& logger)
+    : _fd(listenFd), _threads(threads), _maxBodyBytes(maxBodyBytes), _identityParam(std::move(identityParam)),
+      _handler(std::move(handler)), _logger(logger)
+{
+    FCGX_Init();
+}
+
+FcgiServer::~FcgiServer()
+{
+    stop();
+}
+
+void FcgiServer::start()
+{
+    for (int i = 0; i < _threads; ++i) {
+        _runnables.emplace_back(new Poco::RunnableAdapter<FcgiServer>(*this, &FcgiServer::serve));
+        _workers.emplace_back(new Poco::Thread("fcgi-" + std::to_string(i)));
+        _workers.back()->start(*_runnables.back());
+    }
+}
+
+void FcgiServer::stop()
+{
+    if (_stopping.exchange(true) || _workers.empty())
+        return;
+    FCGX_ShutdownPending();
+    // Workers blocked in accept() are woken by SIGUSR1 (FCGI_FAIL_ACCEPT_ON_INTR).
+    for (int round = 0; round < 50; ++round) {
+        bool alive = false;
+        for (auto& w : _workers) {
+            if (w->isRunning()) {
+                alive = true;
+                ::pthread_kill(w->tid(), SIGUSR1);
+            }
+        }
+        if (!alive)
+            break;
+        for (auto& w : _workers)
+            w->tryJoin(100);
+    }
+    for (auto& w : _workers)
+        w->join();
+    _workers.clear();
+}
+
+void FcgiServer::serve()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+
+    FCGX_Request req;
+    FCGX_InitRequest(&req, _fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    while (!_stopping.load()) {
+        if (FCGX_Accept_r(&req) < 0) {
+            if (_stopping.load())
+                break;
+            continue; // EINTR or a broken connection: accept the next one
+        }
+        // Always finish the request, whatever happens while answering it.
+        struct Finish {
+            FCGX_Request& r;
+            ~Finish() { FCGX_Finish_r(&r); }
+        } finish{req};
+
+        Response response;
+        try {
+            Request request;
+            auto param = [&req](const char* name) {
+                const char* v = FCGX_GetParam(name, req.envp);
+                return v ? std::string(v) : std::string();
+            };
+            request.method = param("REQUEST_METHOD");
+            std::string uri = param("REQUEST_URI");
+            const auto q = uri.find('?');
+            request.path = uri.substr(0, q);
+            request.query = q == std::string::npos ? std::string() : uri.substr(q + 1);
+            request.headers["content-type"] = param("CONTENT_TYPE");
+            request.headers["accept"] = param("HTTP_ACCEPT");
+            request.headers["cookie"] = param("HTTP_COOKIE");
+            for (const char* name : {"REMOTE_ADDR", "EXPORTD_FILE_GONE"})
+                request.params[name] = param(name);
+            request.params[_identityParam] = param(_identityParam.c_str());
+
+            // The body, capped: never read more than maxBodyBytes + 1.
+            const std::string lengthText = param("CONTENT_LENGTH");
+            long long length = lengthText.empty() ? 0 : std::atoll(lengthText.c_str());
+            if (length > _maxBodyBytes) {
+                request.bodyTooLarge = true;
+            } else if (length > 0) {
+                request.body.resize(static_cast<std::size_t>(length));
+                int got = FCGX_GetStr(&request.body[0], static_cast<int>(length), req.in);
+                request.body.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+            }
+            response = _handler(request);
+        } catch (const std::exception& e) {
+            _logger.error("event=request_failed error=\"%s\"", std::string(e.what()));
+            response = errorResponse(500, "internal_error", "Something went wrong on our side.");
+            response.setHeader("Cache-Control", "no-store");
+        }
+        writeResponse(req, response);
+    }
+    FCGX_Free(&req, 0);
+}
+
+} // namespace exportd
