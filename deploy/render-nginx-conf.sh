@@ -20,7 +20,7 @@ if [[ -n $htpasswd ]]; then
   auth="        auth_basic \"exportd\";
         auth_basic_user_file $htpasswd;"
 fi
-sed -e "s#/var/lib/exportd/exports/#${exports_dir%/}/#" "$here/nginx/exportd.conf" >"$run_dir/exportd-snippet.conf"
+sed -e "s#/var/lib/exportd/exports/#${exports_dir%/}/#" -e "s#include fastcgi_params;#include /etc/nginx/fastcgi_params;#" "$here/nginx/exportd.conf" >"$run_dir/exportd-snippet.conf"
 awk -v port="$port" -v run="$run_dir" -v www="$www_dir" -v userline="$user_line" \
     -v auth="$auth" -v ups="${upstreams%$'\n'}" '
   { gsub(/@PORT@/, port); gsub(/@RUN_DIR@/, run); gsub(/@WWW_DIR@/, www);

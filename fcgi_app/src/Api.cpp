@@ -201,7 +201,8 @@ Response Api::handle(const Request& request)
     if (!who.newCookie.empty())
         response.headers.emplace_back("Set-Cookie", std::string(SESSION_COOKIE) + "=" + who.newCookie +
                                                         "; Path=/; HttpOnly; SameSite=Strict");
-    response.setHeader("Cache-Control", "no-store");
+    if (response.header("X-Accel-Redirect").empty()) // the file location adds its own
+        response.setHeader("Cache-Control", "no-store");
     _metrics.increment("exportd_requests_total", "code=\"" + std::to_string(response.status) + "\"");
     return response;
 }
@@ -525,7 +526,9 @@ Response Api::download(const Request& request, const Identity& who, const std::s
             r.status = 200;
             r.setHeader("X-Accel-Redirect", std::string(FILES_LOCATION) + id);
             r.setHeader("Content-Type", record.file.contentType);
-            r.setHeader("Content-Disposition", "attachment; filename=\"" + safeFileName(record.file.name) + "\"");
+            // nginx's file location turns this into Content-Disposition (and
+            // adds Cache-Control and nosniff): see nginx/exportd.conf.
+            r.setHeader("X-Exportd-Disposition", "attachment; filename=\"" + safeFileName(record.file.name) + "\"");
             return r;
         }
         auto again = _registry.find(id);

@@ -152,6 +152,13 @@ class Stack:
         shutil.chown(path, group=self.group)
 
     def start(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         gid = grp.getgrnam(self.group).gr_gid
         for d in (self.dir, self.run_dir, os.path.join(self.dir, "www")):
             os.makedirs(d, exist_ok=True)
@@ -197,9 +204,9 @@ class Stack:
                        check=True)
         for i in range(self.instances):
             self.start_exportd(i)
-        self.nginx = subprocess.Popen(["nginx", "-c", os.path.join(self.run_dir, "nginx.conf"),
-                                       "-p", self.run_dir], stdout=subprocess.DEVNULL,
-                                      stderr=open(os.path.join(self.run_dir, "nginx.stderr"), "w"))
+        with open(os.path.join(self.run_dir, "nginx.stderr"), "w") as err:
+            self.nginx = subprocess.Popen(["nginx", "-c", os.path.join(self.run_dir, "nginx.conf"),
+                                           "-p", self.run_dir], stdout=subprocess.DEVNULL, stderr=err)
         wait_until(lambda: self._health_ok(), 15, what="nginx + exportd to answer /api/health")
         return self
 
@@ -215,9 +222,9 @@ class Stack:
     def start_exportd(self, i=0, env=None, wait=True):
         e = {k: v for k, v in os.environ.items() if not k.startswith("EXPORTD_")}
         e.update(env or {})
-        log = open(self.log_path(i), "a")
-        self.procs[i] = subprocess.Popen([EXPORTD, "--config", self.config_path(i)], env=e,
-                                         stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path(i), "a") as log:
+            self.procs[i] = subprocess.Popen([EXPORTD, "--config", self.config_path(i)], env=e,
+                                             stdout=log, stderr=subprocess.STDOUT)
         if wait:
             wait_until(lambda: os.path.exists(self.socket(i)) or self.procs[i].poll() is not None, 15,
                        what="exportd socket")
@@ -245,6 +252,8 @@ class Stack:
 
     def stop(self):
         for i in range(self.instances):
+            if self.procs[i] is None:
+                continue
             try:
                 self.kill_exportd(i, signal.SIGTERM)
             except subprocess.TimeoutExpired:
