@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,15 @@ public:
     /// The download gate: if ready and now < expires_at, download_count += 1 and
     /// true; else false. Expiry is enforced here, at access time.
     virtual bool authorizeDownload(const std::string& id, Millis now) = 0;
+    /// The same gate, deciding with `clock` read once the registry is ready to
+    /// apply the change (after any wait for a lock, afresh on each retry): a
+    /// time read before a wait could authorise a download after expires_at.
+    /// The default reads the clock first, which is only right for a registry
+    /// that never waits.
+    virtual bool authorizeDownloadAt(const std::string& id, const Clock& clock)
+    {
+        return authorizeDownload(id, clock.nowMs());
+    }
 
     // --- processes (leases) ----------------------------------------------
     /// Insert or refresh this process's lease.

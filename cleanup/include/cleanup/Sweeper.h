@@ -67,6 +67,9 @@ public:
     void stop();
 
 private:
+    /// The directory step of sweepOnce(): .part, orphan and stale files.
+    void sweepDirectory(Millis now, SweepReport& report);
+
     Registry& _registry;
     CleanupScheduler& _scheduler;
     Metrics& _metrics;

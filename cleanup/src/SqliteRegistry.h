@@ -1,0 +1,85 @@
+#pragma once
+
+#include "cleanup/Registry.h"
+
+#include <Poco/Data/Session.h>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace exportd::cleanup {
+
+/// The Registry on one SQLite file (WAL, synchronous=NORMAL), through Poco::Data.
+///
+/// Holds a small pool of connections; each call borrows one for its duration, so
+/// any number of threads may call at once, and other processes may open the same
+/// file. A ":memory:" registry has exactly one connection (each SQLite connection
+/// to ":memory:" is a database of its own). Every transition is one conditional
+/// UPDATE; create(), failInterrupted() and claimUnscheduled() run in a
+/// BEGIN IMMEDIATE transaction. SQLITE_BUSY is waited out (busy timeout, then
+/// retries with backoff) for a bounded time, then RegistryError is thrown.
+/// Lives as long as its owner; connections close with it.
+class SqliteRegistry : public Registry {
+public:
+    /// `path` is a file name or ":memory:". Creates the schema if missing.
+    explicit SqliteRegistry(std::string path);
+    ~SqliteRegistry() override;
+
+    CreateResult create(const ExportRecord& rec, int maxActivePerLimitKey) override;
+    std::optional<ExportRecord> find(const std::string& id) override;
+    std::vector<ExportRecord> listByListKey(const std::string& listKey, int limit) override;
+
+    bool markRunning(const std::string& id, const std::string& instanceId, Millis at) override;
+    bool updateProgress(const std::string& id, std::int64_t rowsWritten,
+                        std::optional<std::int64_t> rowsTotal) override;
+    bool markReady(const std::string& id, const FileInfo& file, Millis readyAt, Millis expiresAt,
+                   const std::string& instanceId) override;
+    bool markFailed(const std::string& id, const std::string& code, const std::string& message,
+                    Millis at) override;
+    bool markDeleted(const std::string& id, Millis at) override;
+    bool markFileDeleted(const std::string& id, Millis at) override;
+    bool authorizeDownload(const std::string& id, Millis now) override;
+    bool authorizeDownloadAt(const std::string& id, const Clock& clock) override;
+
+    void heartbeat(const std::string& instanceId, Millis now) override;
+    void removeInstance(const std::string& instanceId) override;
+    std::vector<std::string> liveInstances(Millis now, Millis leaseMs) override;
+
+    std::vector<std::string> failInterrupted(Millis now, Millis leaseMs) override;
+    std::vector<ExportRecord> overdueReady(Millis now) override;
+    std::vector<ExportRecord> claimUnscheduled(const std::string& instanceId, Millis now,
+                                               Millis leaseMs) override;
+    int purgeBefore(Millis cutoff) override;
+
+    void ping() override;
+    std::int64_t countPendingCleanups() override;
+    std::optional<Millis> oldestOverdue(Millis now) override;
+
+private:
+    using Work = std::function<void(Poco::Data::Session&)>;
+
+    std::unique_ptr<Poco::Data::Session> openSession();
+    std::unique_ptr<Poco::Data::Session> acquire();
+    void release(std::unique_ptr<Poco::Data::Session> session);
+    /// Runs `work` on a pooled session, retrying it while the database is busy.
+    void run(const char* what, const Work& work);
+    /// As run(), inside BEGIN IMMEDIATE ... COMMIT (rolled back on any error).
+    void runImmediate(const char* what, const Work& work);
+    /// One conditional UPDATE with `args` bound in order; true if it changed a row.
+    template <class... Args>
+    bool update(const char* what, const std::string& sql, const Args&... args);
+
+    std::string _path;
+    bool _memory;
+    std::size_t _maxSessions;
+    std::mutex _poolMutex;
+    std::condition_variable _poolCond;
+    std::vector<std::unique_ptr<Poco::Data::Session>> _idle;
+    std::size_t _open = 0;
+};
+
+} // namespace exportd::cleanup

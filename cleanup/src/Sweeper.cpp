@@ -1,0 +1,263 @@
+#include "cleanup/Sweeper.h"
+
+#include "Deletion.h"
+
+#include <Poco/Logger.h>
+#include <Poco/Util/TimerTask.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <dirent.h>
+#include <set>
+#include <sys/random.h>
+
+namespace exportd::cleanup {
+
+namespace {
+
+const std::string PART_SUFFIX = ".part";
+
+bool isLiveJob(const ExportRecord& rec, const std::set<std::string>& live)
+{
+    return (rec.status == ExportStatus::Queued || rec.status == ExportStatus::Running)
+        && live.count(rec.instanceId) > 0;
+}
+
+bool isFinished(ExportStatus s)
+{
+    return s == ExportStatus::Expired || s == ExportStatus::Deleted || s == ExportStatus::Failed;
+}
+
+std::vector<std::string> listDirectory(const std::string& dir)
+{
+    std::vector<std::string> names;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) throw std::runtime_error("cannot read " + dir + ": " + std::strerror(errno));
+    while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+    ::closedir(d);
+    return names;
+}
+
+} // namespace
+
+Sweeper::Sweeper(Registry& registry, CleanupScheduler& scheduler, Metrics& metrics,
+                 const Clock& clock, SweeperOptions options, Poco::Logger& logger)
+    : _registry(registry), _scheduler(scheduler), _metrics(metrics), _clock(clock),
+      _options(std::move(options)), _logger(logger)
+{
+    declareDeletionMetrics(_metrics);
+    _metrics.declare("exportd_exports_failed_total", "counter", "Exports that failed, by code.");
+    _metrics.declare("exportd_last_sweep_timestamp_seconds", "gauge",
+                     "Unix time at which the last sweep finished.");
+}
+
+Sweeper::~Sweeper()
+{
+    stop();
+}
+
+void Sweeper::setLocalJobCheck(std::function<bool(const std::string&)> isLocalJob)
+{
+    std::lock_guard<std::mutex> lock(_sweepMutex);
+    _isLocalJob = std::move(isLocalJob);
+}
+
+SweepReport Sweeper::sweepOnce()
+{
+    std::lock_guard<std::mutex> lock(_sweepMutex);
+    const auto started = std::chrono::steady_clock::now();
+    SweepReport report;
+    const Millis now = _clock.nowMs();
+
+    // Each step stands alone: a registry error in one is logged and counted, and
+    // the others still run.
+    auto step = [&](const char* name, auto&& body) {
+        try {
+            body();
+        } catch (const std::exception& e) {
+            ++report.errors;
+            _logger.error(std::string("sweep: ") + name + " failed: " + e.what());
+        }
+    };
+
+    step("heartbeat", [&] { _registry.heartbeat(_options.instanceId, now); });
+
+    step("interrupted", [&] {
+        const auto ids = _registry.failInterrupted(now, _options.leaseMs);
+        report.interrupted = static_cast<int>(ids.size());
+        if (!ids.empty())
+            _metrics.increment("exportd_exports_failed_total", "code=\"interrupted\"",
+                               static_cast<double>(ids.size()));
+    });
+
+    step("overdue", [&] {
+        for (const ExportRecord& rec : _registry.overdueReady(now)) {
+            const Unlinked file = unlinkExportFile(_options.exportsDir, rec.id);
+            if (!file.ok) {
+                ++report.errors;
+                _metrics.increment(CLEANUP_FAILURES);
+                _logger.warning("sweep: cannot delete overdue " + rec.id + ": " + file.error);
+                continue;
+            }
+            const Millis at = _clock.nowMs();
+            if (_registry.markFileDeleted(rec.id, at)) {
+                ++report.overdueDeleted;
+                countDeletion(_metrics, "sweep", at, rec.expiresAt.value_or(0));
+            }
+        }
+    });
+
+    step("directory", [&] { sweepDirectory(now, report); });
+
+    step("reschedule", [&] {
+        for (const ExportRecord& rec :
+             _registry.claimUnscheduled(_options.instanceId, now, _options.leaseMs)) {
+            _scheduler.schedule(rec.id, rec.expiresAt.value_or(now));
+            ++report.rescheduled;
+        }
+    });
+
+    step("purge", [&] { report.purged = _registry.purgeBefore(now - _options.registryKeepMs); });
+
+    _metrics.set("exportd_last_sweep_timestamp_seconds", "", _clock.nowMs() / 1000.0);
+    const auto tookMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+    _logger.information(
+        "sweep: interrupted=" + std::to_string(report.interrupted)
+        + " overdue_deleted=" + std::to_string(report.overdueDeleted)
+        + " parts_deleted=" + std::to_string(report.partsDeleted)
+        + " orphans_deleted=" + std::to_string(report.orphansDeleted)
+        + " stale_deleted=" + std::to_string(report.staleDeleted)
+        + " rescheduled=" + std::to_string(report.rescheduled)
+        + " purged=" + std::to_string(report.purged) + " errors=" + std::to_string(report.errors)
+        + " took_ms=" + std::to_string(tookMs));
+    return report;
+}
+
+void Sweeper::sweepDirectory(Millis now, SweepReport& report)
+{
+    const auto live = _registry.liveInstances(now, _options.leaseMs);
+    const std::set<std::string> liveSet(live.begin(), live.end());
+    Millis lastBeat = _clock.nowMs();
+
+    for (const std::string& name : listDirectory(_options.exportsDir)) {
+        // A sweep over a large directory must not outlast this process's lease.
+        if (_clock.nowMs() - lastBeat >= _options.heartbeatIntervalMs) {
+            lastBeat = _clock.nowMs();
+            _registry.heartbeat(_options.instanceId, lastBeat);
+        }
+
+        const bool part = name.size() > PART_SUFFIX.size()
+            && name.compare(name.size() - PART_SUFFIX.size(), PART_SUFFIX.size(), PART_SUFFIX) == 0;
+        const std::string id = part ? name.substr(0, name.size() - PART_SUFFIX.size()) : name;
+        if (!isWellFormedId(id)) continue; // not exportd's: never touched
+
+        const auto rec = _registry.find(id);
+        std::string reason;
+        if (part) {
+            if (_isLocalJob && _isLocalJob(id)) continue;
+            if (rec && isLiveJob(*rec, liveSet)) continue;
+            reason = "part";
+        } else if (!rec) {
+            reason = "orphan";
+        } else if (isFinished(rec->status)) {
+            reason = "sweep";
+        } else {
+            continue; // queued/running (renamed, not yet ready) or ready: its owner decides
+        }
+
+        const Unlinked file = unlinkExportFile(_options.exportsDir, name);
+        if (!file.ok) {
+            ++report.errors;
+            _metrics.increment(CLEANUP_FAILURES);
+            _logger.warning("sweep: cannot delete " + name + ": " + file.error);
+            continue;
+        }
+        if (!file.removed) continue; // someone else got there first
+        if (reason == "part") {
+            ++report.partsDeleted;
+            continue;
+        }
+        if (reason == "orphan") {
+            ++report.orphansDeleted;
+            countDeletion(_metrics, reason, now, 0);
+        } else {
+            ++report.staleDeleted;
+            _registry.markFileDeleted(id, _clock.nowMs());
+            countDeletion(_metrics, reason, now, 0);
+        }
+    }
+}
+
+void Sweeper::start()
+{
+    std::lock_guard<std::mutex> lock(_sweepMutex);
+    if (_started) return;
+    _started = true;
+    _timer.schedule(Poco::Util::Timer::func([this] {
+                        try {
+                            sweepOnce();
+                        } catch (const std::exception& e) {
+                            _logger.error(std::string("sweep failed: ") + e.what());
+                        }
+                    }),
+                    0, static_cast<long>(_options.sweepIntervalMs));
+    _timer.schedule(Poco::Util::Timer::func([this] {
+                        try {
+                            _registry.heartbeat(_options.instanceId, _clock.nowMs());
+                        } catch (const std::exception& e) {
+                            _logger.error(std::string("heartbeat failed: ") + e.what());
+                        }
+                    }),
+                    static_cast<long>(_options.heartbeatIntervalMs),
+                    static_cast<long>(_options.heartbeatIntervalMs));
+}
+
+void Sweeper::stop()
+{
+    _timer.cancel(true);
+}
+
+bool isWellFormedId(const std::string& name)
+{
+    if (name.size() < 22 || name.size() > 32) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+            || c == '_' || c == '-';
+    });
+}
+
+std::string newExportId()
+{
+    unsigned char bytes[16];
+    std::size_t got = 0;
+    while (got < sizeof bytes) {
+        const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    static const char ALPHABET[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string id;
+    id.reserve(22);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (unsigned char b : bytes) {
+        acc = (acc << 8) | b;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            id += ALPHABET[(acc >> bits) & 0x3F];
+        }
+    }
+    if (bits > 0) id += ALPHABET[(acc << (6 - bits)) & 0x3F];
+    return id;
+}
+
+} // namespace exportd::cleanup

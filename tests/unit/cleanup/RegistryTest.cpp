@@ -1,0 +1,492 @@
+#include "TestSupport.h"
+
+#include "cleanup/Registry.h"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <thread>
+
+using namespace exportd::cleanup;
+using namespace exportd::cleanup::test;
+
+class RegistryTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(RegistryTest);
+    CPPUNIT_TEST(testCreateStoresEveryField);
+    CPPUNIT_TEST(testFindOfUnknownIdReturnsNothing);
+    CPPUNIT_TEST(testCreateOfSameActiveRequestReturnsExisting);
+    CPPUNIT_TEST(testCreateBeyondLimitIsTooManyAndInsertsNothing);
+    CPPUNIT_TEST(testCreateAfterJobFinishedCountsNoMore);
+    CPPUNIT_TEST(testListByListKeyIsNewestFirstAndLimited);
+    CPPUNIT_TEST(testMarkRunningAppliesOnlyToQueued);
+    CPPUNIT_TEST(testUpdateProgressAppliesOnlyWhileRunning);
+    CPPUNIT_TEST(testMarkReadyAppliesOnlyToRunning);
+    CPPUNIT_TEST(testMarkFailedAppliesOnlyToQueuedOrRunning);
+    CPPUNIT_TEST(testMarkDeletedAppliesUntilExpiry);
+    CPPUNIT_TEST(testMarkFileDeletedExpiresReadyOnce);
+    CPPUNIT_TEST(testMarkFileDeletedRecordsBytesOfDeletedExport);
+    CPPUNIT_TEST(testAuthorizeDownloadRefusedAtAndAfterExpiry);
+    CPPUNIT_TEST(testClaimByTwoProcessesAppliesOnce);
+    CPPUNIT_TEST(testCreateByTwoProcessesRespectsLimit);
+    CPPUNIT_TEST(testFailInterruptedRespectsLiveLeases);
+    CPPUNIT_TEST(testClaimUnscheduledGivesEachRecordToOneInstance);
+    CPPUNIT_TEST(testPurgeRemovesOnlyOldFinishedRecords);
+    CPPUNIT_TEST(testPendingCleanupsAndOldestOverdueSeeOnlyReady);
+    CPPUNIT_TEST(testMemoryRegistryWorksFromManyThreads);
+    CPPUNIT_TEST(testOpenRegistryRejectsUnknownScheme);
+    CPPUNIT_TEST(testMarkFileDeletedRunsThousandsPerSecond);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override
+    {
+        _dir = std::make_unique<TempDir>();
+        _uri = "sqlite:" + _dir->file("registry.db");
+        _reg = openRegistry(_uri);
+    }
+
+    void tearDown() override
+    {
+        _reg.reset();
+        _dir.reset();
+    }
+
+    void testCreateStoresEveryField()
+    {
+        ExportRecord r = queuedRecord(testId("full"), T0);
+        r.ownerKey = "bob";
+        r.listKey = "cookie-1";
+        r.limitKey = "bob";
+        r.rowsTotal = 42;
+        auto res = _reg->create(r, 3);
+        CPPUNIT_ASSERT(res.outcome == CreateOutcome::Created);
+        auto got = _reg->find(r.id);
+        CPPUNIT_ASSERT(got.has_value());
+        CPPUNIT_ASSERT_EQUAL(r.ownerKey, got->ownerKey);
+        CPPUNIT_ASSERT_EQUAL(r.listKey, got->listKey);
+        CPPUNIT_ASSERT_EQUAL(r.requestKey, got->requestKey);
+        CPPUNIT_ASSERT_EQUAL(r.filtersJson, got->filtersJson);
+        CPPUNIT_ASSERT_EQUAL(std::string("queued"), toString(got->status));
+        CPPUNIT_ASSERT_EQUAL(T0, got->createdAt);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(60), got->retentionSeconds);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(42), got->rowsTotal.value_or(-1));
+        CPPUNIT_ASSERT(!got->startedAt && !got->readyAt && !got->expiresAt && !got->fileDeletedAt);
+        CPPUNIT_ASSERT_EQUAL(std::string("instance-a"), got->instanceId);
+
+        CPPUNIT_ASSERT(_reg->markRunning(r.id, "instance-a", T0 + 1));
+        CPPUNIT_ASSERT(_reg->markReady(r.id, sampleFile(r.id), T0 + 2, T0 + 60002, "instance-a"));
+        got = _reg->find(r.id);
+        CPPUNIT_ASSERT_EQUAL(std::string("ready"), toString(got->status));
+        CPPUNIT_ASSERT_EQUAL(T0 + 1, got->startedAt.value_or(0));
+        CPPUNIT_ASSERT_EQUAL(T0 + 2, got->readyAt.value_or(0));
+        CPPUNIT_ASSERT_EQUAL(T0 + 60002, got->expiresAt.value_or(0));
+        CPPUNIT_ASSERT_EQUAL(sampleFile(r.id).name, got->file.name);
+        CPPUNIT_ASSERT_EQUAL(sampleFile(r.id).sha256, got->file.sha256);
+        CPPUNIT_ASSERT_EQUAL(std::string("text/csv; charset=utf-8"), got->file.contentType);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(10), got->file.sizeBytes);
+        CPPUNIT_ASSERT_EQUAL(std::string("instance-a"), got->scheduledBy);
+    }
+
+    void testFindOfUnknownIdReturnsNothing()
+    {
+        CPPUNIT_ASSERT(!_reg->find(testId("nobody")).has_value());
+    }
+
+    // Verifies the double-click rule: an equal active request is answered, not duplicated.
+    void testCreateOfSameActiveRequestReturnsExisting()
+    {
+        ExportRecord first = queuedRecord(testId("first"), T0);
+        first.requestKey = "same";
+        CPPUNIT_ASSERT(_reg->create(first, 1).outcome == CreateOutcome::Created);
+        ExportRecord second = queuedRecord(testId("second"), T0 + 5);
+        second.requestKey = "same";
+        // The limit of 1 is reached, but the double-click answer comes first.
+        auto res = _reg->create(second, 1);
+        CPPUNIT_ASSERT(res.outcome == CreateOutcome::Existing);
+        CPPUNIT_ASSERT_EQUAL(first.id, res.record.id);
+        CPPUNIT_ASSERT(!_reg->find(second.id));
+    }
+
+    void testCreateBeyondLimitIsTooManyAndInsertsNothing()
+    {
+        for (int i = 0; i < 3; ++i)
+            CPPUNIT_ASSERT(_reg->create(queuedRecord(testId("lim" + std::to_string(i)), T0), 3).outcome
+                           == CreateOutcome::Created);
+        auto res = _reg->create(queuedRecord(testId("lim3"), T0), 3);
+        CPPUNIT_ASSERT(res.outcome == CreateOutcome::TooMany);
+        CPPUNIT_ASSERT(!_reg->find(testId("lim3")));
+        // Another limit key is not affected.
+        CPPUNIT_ASSERT(_reg->create(queuedRecord(testId("other"), T0, "carol"), 3).outcome
+                       == CreateOutcome::Created);
+    }
+
+    void testCreateAfterJobFinishedCountsNoMore()
+    {
+        ExportRecord a = queuedRecord(testId("done"), T0);
+        a.requestKey = "same";
+        CPPUNIT_ASSERT(_reg->create(a, 1).outcome == CreateOutcome::Created);
+        CPPUNIT_ASSERT(_reg->markRunning(a.id, "instance-a", T0));
+        CPPUNIT_ASSERT(_reg->markReady(a.id, sampleFile(a.id), T0, T0 + 1000, "instance-a"));
+        ExportRecord b = queuedRecord(testId("again"), T0 + 1);
+        b.requestKey = "same";
+        CPPUNIT_ASSERT(_reg->create(b, 1).outcome == CreateOutcome::Created);
+    }
+
+    void testListByListKeyIsNewestFirstAndLimited()
+    {
+        for (int i = 0; i < 5; ++i)
+            _reg->create(queuedRecord(testId("l" + std::to_string(i)), T0 + i), 0);
+        _reg->create(queuedRecord(testId("bob"), T0 + 10, "bob"), 0);
+        auto list = _reg->listByListKey("alice", 3);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), list.size());
+        CPPUNIT_ASSERT_EQUAL(testId("l4"), list[0].id);
+        CPPUNIT_ASSERT_EQUAL(testId("l3"), list[1].id);
+        CPPUNIT_ASSERT_EQUAL(testId("l2"), list[2].id);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(5), _reg->listByListKey("alice", 50).size());
+    }
+
+    void testMarkRunningAppliesOnlyToQueued()
+    {
+        const std::string id = testId("run");
+        CPPUNIT_ASSERT(!_reg->markRunning(id, "instance-a", T0)); // unknown
+        _reg->create(queuedRecord(id, T0), 0);
+        CPPUNIT_ASSERT(_reg->markRunning(id, "instance-b", T0 + 1));
+        CPPUNIT_ASSERT(!_reg->markRunning(id, "instance-a", T0 + 2));
+        CPPUNIT_ASSERT_EQUAL(std::string("instance-b"), _reg->find(id)->instanceId);
+        CPPUNIT_ASSERT(_reg->markFailed(id, "disk_full", "full", T0 + 3));
+        CPPUNIT_ASSERT(!_reg->markRunning(id, "instance-a", T0 + 4));
+    }
+
+    void testUpdateProgressAppliesOnlyWhileRunning()
+    {
+        const std::string id = testId("prog");
+        _reg->create(queuedRecord(id, T0), 0);
+        CPPUNIT_ASSERT(!_reg->updateProgress(id, 10, 100));
+        _reg->markRunning(id, "instance-a", T0);
+        CPPUNIT_ASSERT(_reg->updateProgress(id, 10, 100));
+        CPPUNIT_ASSERT(_reg->updateProgress(id, 20, std::nullopt)); // keeps the known total
+        auto got = _reg->find(id);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(20), got->rowsWritten);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(100), got->rowsTotal.value_or(-1));
+        _reg->markReady(id, sampleFile(id), T0, T0 + 1000, "instance-a");
+        CPPUNIT_ASSERT(!_reg->updateProgress(id, 30, 100));
+    }
+
+    void testMarkReadyAppliesOnlyToRunning()
+    {
+        const std::string id = testId("ready");
+        _reg->create(queuedRecord(id, T0), 0);
+        CPPUNIT_ASSERT(!_reg->markReady(id, sampleFile(id), T0, T0 + 1000, "instance-a"));
+        _reg->markRunning(id, "instance-a", T0);
+        CPPUNIT_ASSERT(_reg->markReady(id, sampleFile(id), T0, T0 + 1000, "instance-a"));
+        CPPUNIT_ASSERT(!_reg->markReady(id, sampleFile(id), T0, T0 + 2000, "instance-a"));
+        CPPUNIT_ASSERT_EQUAL(T0 + 1000, _reg->find(id)->expiresAt.value_or(0));
+    }
+
+    void testMarkFailedAppliesOnlyToQueuedOrRunning()
+    {
+        const std::string q = testId("failq"), r = testId("failr"), d = testId("faild");
+        _reg->create(queuedRecord(q, T0), 0);
+        CPPUNIT_ASSERT(_reg->markFailed(q, "too_many_rows", "too many", T0 + 1));
+        auto got = _reg->find(q);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), toString(got->status));
+        CPPUNIT_ASSERT_EQUAL(std::string("too_many_rows"), got->errorCode);
+        CPPUNIT_ASSERT_EQUAL(T0 + 1, got->failedAt.value_or(0));
+        CPPUNIT_ASSERT(!_reg->markFailed(q, "other", "again", T0 + 2));
+
+        _reg->create(queuedRecord(r, T0), 0);
+        _reg->markRunning(r, "instance-a", T0);
+        CPPUNIT_ASSERT(_reg->markFailed(r, "disk_full", "full", T0 + 1));
+
+        makeReady(*_reg, d, T0, T0 + 1000);
+        CPPUNIT_ASSERT(!_reg->markFailed(d, "disk_full", "full", T0 + 1));
+    }
+
+    void testMarkDeletedAppliesUntilExpiry()
+    {
+        const std::string q = testId("delq"), r = testId("delr"), late = testId("dell");
+        _reg->create(queuedRecord(q, T0), 0);
+        CPPUNIT_ASSERT(_reg->markDeleted(q, T0 + 1));
+        CPPUNIT_ASSERT_EQUAL(std::string("deleted"), toString(_reg->find(q)->status));
+        CPPUNIT_ASSERT_EQUAL(T0 + 1, _reg->find(q)->deletedAt.value_or(0));
+        CPPUNIT_ASSERT(!_reg->markDeleted(q, T0 + 2)); // already deleted
+
+        makeReady(*_reg, r, T0, T0 + 1000);
+        CPPUNIT_ASSERT(_reg->markDeleted(r, T0 + 999));
+
+        makeReady(*_reg, late, T0, T0 + 1000);
+        CPPUNIT_ASSERT(!_reg->markDeleted(late, T0 + 1000)); // at expires_at it is expired
+        CPPUNIT_ASSERT(_reg->markFileDeleted(late, T0 + 1000));
+        CPPUNIT_ASSERT(!_reg->markDeleted(late, T0 + 1001));
+        CPPUNIT_ASSERT_EQUAL(std::string("expired"), toString(_reg->find(late)->status));
+    }
+
+    void testMarkFileDeletedExpiresReadyOnce()
+    {
+        const std::string id = testId("fdel");
+        _reg->create(queuedRecord(id, T0), 0);
+        CPPUNIT_ASSERT(!_reg->markFileDeleted(id, T0)); // queued: no file yet
+        _reg->markRunning(id, "instance-a", T0);
+        CPPUNIT_ASSERT(!_reg->markFileDeleted(id, T0)); // running: the job owns the .part
+        _reg->markReady(id, sampleFile(id), T0, T0 + 1000, "instance-a");
+        CPPUNIT_ASSERT(_reg->markFileDeleted(id, T0 + 1003));
+        CPPUNIT_ASSERT(!_reg->markFileDeleted(id, T0 + 1004));
+        auto got = _reg->find(id);
+        CPPUNIT_ASSERT_EQUAL(std::string("expired"), toString(got->status));
+        CPPUNIT_ASSERT_EQUAL(T0 + 1003, got->fileDeletedAt.value_or(0));
+        CPPUNIT_ASSERT(!_reg->markFileDeleted(testId("unknown"), T0));
+    }
+
+    void testMarkFileDeletedRecordsBytesOfDeletedExport()
+    {
+        const std::string id = testId("fdeld");
+        makeReady(*_reg, id, T0, T0 + 1000);
+        CPPUNIT_ASSERT(_reg->markDeleted(id, T0 + 10));
+        CPPUNIT_ASSERT(_reg->markFileDeleted(id, T0 + 11));
+        auto got = _reg->find(id);
+        CPPUNIT_ASSERT_EQUAL(std::string("deleted"), toString(got->status));
+        CPPUNIT_ASSERT_EQUAL(T0 + 11, got->fileDeletedAt.value_or(0));
+        CPPUNIT_ASSERT(!_reg->markFileDeleted(id, T0 + 12));
+    }
+
+    void testAuthorizeDownloadRefusedAtAndAfterExpiry()
+    {
+        const std::string id = testId("dl");
+        _reg->create(queuedRecord(id, T0), 0);
+        CPPUNIT_ASSERT(!_reg->authorizeDownload(id, T0)); // queued
+        _reg->markRunning(id, "instance-a", T0);
+        _reg->markReady(id, sampleFile(id), T0, T0 + 1000, "instance-a");
+        CPPUNIT_ASSERT(_reg->authorizeDownload(id, T0 + 1));
+        CPPUNIT_ASSERT(_reg->authorizeDownload(id, T0 + 999));
+        CPPUNIT_ASSERT(!_reg->authorizeDownload(id, T0 + 1000));
+        CPPUNIT_ASSERT(!_reg->authorizeDownload(id, T0 + 5000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(2), _reg->find(id)->downloadCount);
+        CPPUNIT_ASSERT(!_reg->authorizeDownload(testId("unknown"), T0));
+
+        ManualClock clock(T0 + 999);
+        CPPUNIT_ASSERT(_reg->authorizeDownloadAt(id, clock));
+        clock.set(T0 + 1000);
+        CPPUNIT_ASSERT(!_reg->authorizeDownloadAt(id, clock));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(3), _reg->find(id)->downloadCount);
+    }
+
+    // Verifies that two registry objects on one file (two processes) racing for
+    // the same transition never both win it.
+    void testClaimByTwoProcessesAppliesOnce()
+    {
+        auto other = openRegistry(_uri);
+        const int rounds = 200;
+        for (int i = 0; i < rounds; ++i)
+            _reg->create(queuedRecord(testId("race" + std::to_string(i)), T0 + i), 0);
+
+        std::atomic<int> winsA{0}, winsB{0}, both{0};
+        for (int i = 0; i < rounds; ++i) {
+            const std::string id = testId("race" + std::to_string(i));
+            std::atomic<bool> go{false};
+            bool a = false, b = false;
+            std::thread ta([&] {
+                while (!go) {}
+                a = _reg->markRunning(id, "instance-a", T0);
+            });
+            std::thread tb([&] {
+                while (!go) {}
+                b = other->markRunning(id, "instance-b", T0);
+            });
+            go = true;
+            ta.join();
+            tb.join();
+            CPPUNIT_ASSERT_MESSAGE(id, a != b);
+            (a ? winsA : winsB)++;
+            if (a && b) both++;
+            const std::string expected = a ? "instance-a" : "instance-b";
+            CPPUNIT_ASSERT_EQUAL(expected, other->find(id)->instanceId);
+        }
+        CPPUNIT_ASSERT_EQUAL(rounds, winsA + winsB);
+        CPPUNIT_ASSERT_EQUAL(0, both.load());
+    }
+
+    // Verifies that the double-click lookup, the count and the insert are one
+    // transaction across processes: the limit holds under concurrent creates.
+    void testCreateByTwoProcessesRespectsLimit()
+    {
+        auto other = openRegistry(_uri);
+        const int perThread = 30;
+        std::atomic<int> created{0}, tooMany{0};
+        auto worker = [&](Registry& reg, const std::string& tag) {
+            for (int i = 0; i < perThread; ++i) {
+                auto res = reg.create(queuedRecord(testId(tag + std::to_string(i)), T0), 5);
+                if (res.outcome == CreateOutcome::Created) created++;
+                if (res.outcome == CreateOutcome::TooMany) tooMany++;
+            }
+        };
+        std::thread ta([&] { worker(*_reg, "ca"); });
+        std::thread tb([&] { worker(*other, "cb"); });
+        ta.join();
+        tb.join();
+        CPPUNIT_ASSERT_EQUAL(5, created.load());
+        CPPUNIT_ASSERT_EQUAL(2 * perThread - 5, tooMany.load());
+    }
+
+    void testFailInterruptedRespectsLiveLeases()
+    {
+        const Millis lease = 10000;
+        _reg->heartbeat("live", T0);
+        _reg->heartbeat("dead", T0 - lease - 1);
+        _reg->create(queuedRecord(testId("liveq"), T0, "a", "live"), 0);
+        _reg->create(queuedRecord(testId("deadq"), T0, "b", "dead"), 0);
+        _reg->create(queuedRecord(testId("deadr"), T0, "c", "dead"), 0);
+        _reg->markRunning(testId("deadr"), "dead", T0);
+        _reg->create(queuedRecord(testId("ghost"), T0, "d", "never-heard-of"), 0);
+        makeReady(*_reg, testId("deadready"), T0, T0 + 1000, "dead");
+
+        auto live = _reg->liveInstances(T0, lease);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), live.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("live"), live[0]);
+
+        auto ids = _reg->failInterrupted(T0, lease);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), ids.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("queued"), toString(_reg->find(testId("liveq"))->status));
+        for (const char* tag : {"deadq", "deadr", "ghost"}) {
+            auto got = _reg->find(testId(tag));
+            CPPUNIT_ASSERT_EQUAL(std::string("failed"), toString(got->status));
+            CPPUNIT_ASSERT_EQUAL(std::string("interrupted"), got->errorCode);
+            CPPUNIT_ASSERT(!got->errorMessage.empty());
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("ready"), toString(_reg->find(testId("deadready"))->status));
+        CPPUNIT_ASSERT(_reg->failInterrupted(T0, lease).empty());
+
+        // Once its lease lapses, the live one's job is interrupted too.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), _reg->failInterrupted(T0 + lease, lease).size());
+        _reg->removeInstance("live");
+        CPPUNIT_ASSERT(_reg->liveInstances(T0, lease).empty());
+    }
+
+    void testClaimUnscheduledGivesEachRecordToOneInstance()
+    {
+        const Millis lease = 10000;
+        auto other = openRegistry(_uri);
+        _reg->heartbeat("a", T0);
+        other->heartbeat("b", T0);
+        for (int i = 0; i < 40; ++i)
+            makeReady(*_reg, testId("cl" + std::to_string(i)), T0, T0 + 5000, "crashed");
+        makeReady(*_reg, testId("mine"), T0, T0 + 5000, "a");
+        makeReady(*_reg, testId("due"), T0, T0, "crashed");
+
+        std::vector<ExportRecord> gotA, gotB;
+        std::thread ta([&] { gotA = _reg->claimUnscheduled("a", T0 + 1, lease); });
+        std::thread tb([&] { gotB = other->claimUnscheduled("b", T0 + 1, lease); });
+        ta.join();
+        tb.join();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(40), gotA.size() + gotB.size());
+        std::set<std::string> ids;
+        for (const auto& r : gotA) {
+            CPPUNIT_ASSERT_EQUAL(std::string("a"), r.scheduledBy);
+            ids.insert(r.id);
+        }
+        for (const auto& r : gotB) {
+            CPPUNIT_ASSERT_EQUAL(std::string("b"), r.scheduledBy);
+            ids.insert(r.id);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(40), ids.size());
+        CPPUNIT_ASSERT(!ids.count(testId("mine")) && !ids.count(testId("due")));
+        CPPUNIT_ASSERT(_reg->claimUnscheduled("a", T0 + 1, lease).empty());
+        // When b's lease lapses, a takes over what b had claimed.
+        _reg->heartbeat("a", T0 + lease + 5);
+        CPPUNIT_ASSERT_EQUAL(gotB.size(), _reg->claimUnscheduled("a", T0 + lease + 5, lease).size());
+    }
+
+    void testPurgeRemovesOnlyOldFinishedRecords()
+    {
+        const std::string expired = testId("pexp"), failed = testId("pfail"),
+                          deleted = testId("pdel"), ready = testId("pready"),
+                          queued = testId("pqueue"), recent = testId("precent"),
+                          unrecorded = testId("punrec");
+        makeReady(*_reg, expired, T0, T0 + 10);
+        _reg->markFileDeleted(expired, T0 + 10);
+        _reg->create(queuedRecord(failed, T0), 0);
+        _reg->markFailed(failed, "disk_full", "full", T0 + 5);
+        _reg->create(queuedRecord(deleted, T0), 0);
+        _reg->markDeleted(deleted, T0 + 5);
+        makeReady(*_reg, ready, T0, T0 + 10); // overdue, file not yet deleted
+        _reg->create(queuedRecord(queued, T0), 0);
+        makeReady(*_reg, recent, T0, T0 + 10);
+        _reg->markFileDeleted(recent, T0 + 5000);
+
+        CPPUNIT_ASSERT_EQUAL(3, _reg->purgeBefore(T0 + 1000));
+        CPPUNIT_ASSERT(!_reg->find(expired) && !_reg->find(failed) && !_reg->find(deleted));
+        CPPUNIT_ASSERT(_reg->find(ready) && _reg->find(queued) && _reg->find(recent));
+        CPPUNIT_ASSERT(!_reg->find(unrecorded));
+        CPPUNIT_ASSERT_EQUAL(0, _reg->purgeBefore(T0 + 1000));
+    }
+
+    void testPendingCleanupsAndOldestOverdueSeeOnlyReady()
+    {
+        CPPUNIT_ASSERT(!_reg->oldestOverdue(T0).has_value());
+        makeReady(*_reg, testId("o1"), T0, T0 + 100);
+        makeReady(*_reg, testId("o2"), T0, T0 + 50);
+        makeReady(*_reg, testId("o3"), T0, T0 + 5000);
+        _reg->create(queuedRecord(testId("o4"), T0), 0);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(3), _reg->countPendingCleanups());
+        CPPUNIT_ASSERT_EQUAL(T0 + 50, _reg->oldestOverdue(T0 + 200).value_or(0));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), _reg->overdueReady(T0 + 200).size());
+        _reg->markFileDeleted(testId("o2"), T0 + 200);
+        CPPUNIT_ASSERT_EQUAL(T0 + 100, _reg->oldestOverdue(T0 + 200).value_or(0));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(2), _reg->countPendingCleanups());
+        _reg->ping();
+    }
+
+    // Verifies that ":memory:" is one database shared by every calling thread.
+    void testMemoryRegistryWorksFromManyThreads()
+    {
+        auto mem = openRegistry("sqlite::memory:");
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 8; ++t)
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < 25; ++i)
+                    mem->create(queuedRecord(testId("m" + std::to_string(t) + "x" + std::to_string(i)),
+                                             T0, "o" + std::to_string(t)),
+                                0);
+            });
+        for (auto& th : threads) th.join();
+        int total = 0;
+        for (int t = 0; t < 8; ++t) total += mem->listByListKey("o" + std::to_string(t), 500).size();
+        CPPUNIT_ASSERT_EQUAL(200, total);
+    }
+
+    void testOpenRegistryRejectsUnknownScheme()
+    {
+        CPPUNIT_ASSERT_THROW(openRegistry("mysql://x"), RegistryError);
+        CPPUNIT_ASSERT_THROW(openRegistry("sqlite:"), RegistryError);
+        CPPUNIT_ASSERT_THROW(openRegistry("sqlite:/nonexistent-dir/x/registry.db"), RegistryError);
+    }
+
+    // Verifies the order of magnitude that 100,000 deletions within 10 s need (the
+    // bound is loose for a noisy shared machine; the figure is printed).
+    void testMarkFileDeletedRunsThousandsPerSecond()
+    {
+        const int n = 5000;
+        for (int i = 0; i < n; ++i) {
+            ExportRecord r = queuedRecord(testId("t" + std::to_string(i)), T0);
+            r.status = ExportStatus::Ready;
+            r.expiresAt = T0;
+            _reg->create(r, 0);
+        }
+        const auto start = std::chrono::steady_clock::now();
+        for (int i = 0; i < n; ++i)
+            CPPUNIT_ASSERT(_reg->markFileDeleted(testId("t" + std::to_string(i)), T0 + 1));
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::printf("\n  markFileDeleted: %d in %.3f s (%.0f/s)\n", n, secs, n / secs);
+        CPPUNIT_ASSERT(n / secs > 1000);
+    }
+
+private:
+    static constexpr Millis T0 = 1795000000000; // 2026-11-18
+    std::unique_ptr<TempDir> _dir;
+    std::string _uri;
+    std::unique_ptr<Registry> _reg;
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(RegistryTest);
