@@ -519,7 +519,7 @@ Response Api::download(const Request& request, const Identity& who, const std::s
     if (status == ExportStatus::Ready) {
         const bool isHead = request.method == "HEAD";
         // The gate: one conditional update decides, at access time.
-        if (isHead || _registry.authorizeDownload(id, now)) {
+        if (isHead || _registry.authorizeDownloadAt(id, _clock)) {
             if (!isHead)
                 _metrics.increment("exportd_downloads_total");
             Response r;

@@ -17,6 +17,12 @@ struct FilterDef {
     DateStorage dateStorage = DateStorage::Iso8601UtcText; ///< date: how the column is stored
 };
 
+/// One term of a dataset's order_by: a source column, ascending or descending.
+struct OrderTerm {
+    std::string column;
+    bool descending = false;
+};
+
 /// A named, configured source of rows (SPEC 1, 5). Immutable once loaded.
 struct Dataset {
     std::string name;
@@ -26,11 +32,14 @@ struct Dataset {
     std::string query;          ///< ... or a read-only SELECT
     std::vector<std::string> columns;
     std::string orderBy;        ///< column list for ORDER BY ("" = none)
-    std::vector<FilterDef> filters; ///< in declaration order
+    std::vector<OrderTerm> orderTerms; ///< orderBy, parsed ("created_at DESC, id")
+    std::vector<FilterDef> filters; ///< sorted by field name (jsoncpp keeps no declaration order)
     bool csvFormulaGuard = true;
     std::optional<std::vector<std::string>> allowedOwners; ///< absent: everyone
 
     const FilterDef* filter(const std::string& field) const;
+    /// Columns whose filter is of type date (the XLSX writer makes them dates).
+    std::vector<std::string> dateColumns() const;
     bool allows(const std::string& owner) const;
 };
 

@@ -53,4 +53,7 @@ struct SqlQuery {
 /// %, _ and \ are literal.
 SqlQuery buildQuery(const Dataset& dataset, const Json::Value& filters);
 
+/// `name` as an SQL identifier: double-quoted, inner quotes doubled.
+std::string quoteIdentifier(const std::string& name);
+
 } // namespace exportd

@@ -72,6 +72,9 @@ private:
     class JobNotification;
     class Worker;
     void run(const cleanup::ExportRecord& record);
+    /// True once cancel(id) asked the job of `id` to stop (shutdown is `_stopping`).
+    bool stopRequested(const std::string& id) const;
+    void failSafely(const std::string& id, const std::string& code, const std::string& message);
 
     cleanup::Registry& _registry;
     cleanup::CleanupScheduler& _scheduler;

@@ -1,0 +1,79 @@
+#include "CsvWriter.h"
+
+#include "CellText.h"
+
+namespace exportd {
+
+namespace {
+
+// Per byte: 1 = the field must be quoted, 2 = not ASCII (check the UTF-8).
+struct CsvClasses {
+    unsigned char c[256] = {};
+    CsvClasses()
+    {
+        c[static_cast<unsigned char>(',')] = c[static_cast<unsigned char>('"')] = 1;
+        c[static_cast<unsigned char>('\r')] = c[static_cast<unsigned char>('\n')] = 1;
+        for (int i = 0x80; i < 256; ++i)
+            c[i] = 2;
+    }
+};
+const CsvClasses CSV_CLASSES;
+
+bool startsFormula(char c) { return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r'; }
+
+} // namespace
+
+void appendCsvField(std::string& out, const Cell& cell, bool formulaGuard)
+{
+    switch (cell.type) {
+    case Cell::Type::Null: return;
+    case Cell::Type::Integer: appendInteger(out, cell.integer); return;
+    case Cell::Type::Real: appendReal(out, cell.real, ""); return;
+    case Cell::Type::Text: break;
+    }
+    const std::string_view t = cell.text;
+    unsigned flags = 0;
+    for (unsigned char ch : t)
+        flags |= CSV_CLASSES.c[ch];
+    const bool guarded = formulaGuard && !t.empty() && startsFormula(t[0]);
+    const bool quoted = flags & 1;
+    if (quoted)
+        out += '"';
+    if (guarded)
+        out += '\'';
+    if (flags == 0)
+        out.append(t.data(), t.size());
+    else
+        appendUtf8(out, t, quoted);
+    if (quoted)
+        out += '"';
+}
+
+void CsvWriter::writeHeader(const std::vector<std::string>& columns)
+{
+    std::string& out = _sink.buffer();
+    Cell cell;
+    cell.type = Cell::Type::Text;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (i)
+            out += ',';
+        cell.text = columns[i];
+        appendCsvField(out, cell, false);
+    }
+    out += "\r\n";
+    _sink.flushIfFull();
+}
+
+void CsvWriter::writeRow(const std::vector<Cell>& cells)
+{
+    std::string& out = _sink.buffer();
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (i)
+            out += ',';
+        appendCsvField(out, cells[i], _formulaGuard);
+    }
+    out += "\r\n";
+    _sink.flushIfFull();
+}
+
+} // namespace exportd

@@ -1,0 +1,21 @@
+#include "RowWriter.h"
+
+#include "CsvWriter.h"
+#include "NdjsonWriter.h"
+#include "XlsxWriter.h"
+
+namespace exportd {
+
+std::unique_ptr<RowWriter> makeWriter(const std::string& format, const std::string& path,
+                                      const WriterOptions& options)
+{
+    if (format == "csv")
+        return std::make_unique<CsvWriter>(path, options);
+    if (format == "ndjson")
+        return std::make_unique<NdjsonWriter>(path, options);
+    if (format == "xlsx")
+        return std::make_unique<XlsxWriter>(path, options);
+    throw WriteError("unsupported export format \"" + format + "\"", false);
+}
+
+} // namespace exportd
