@@ -60,6 +60,17 @@ std::string extensionFor(const std::string& format) { return format; }
 
 namespace {
 
+// An object's keys in the order the file declares them: jsoncpp's map sorts
+// them, but the reader records where each value starts in the text.
+std::vector<std::string> declaredOrder(const Json::Value& object)
+{
+    std::vector<std::string> names = object.getMemberNames();
+    std::stable_sort(names.begin(), names.end(), [&object](const std::string& a, const std::string& b) {
+        return object[a].getOffsetStart() < object[b].getOffsetStart();
+    });
+    return names;
+}
+
 [[noreturn]] void fail(const std::string& path, const std::string& message)
 {
     throw ConfigError(path + ": " + message);
@@ -254,7 +265,7 @@ Dataset parseDataset(const std::string& name, const Json::Value& v, const std::s
         const Json::Value& filters = v["filters"];
         if (!filters.isObject())
             fail(path + ".filters", "must be an object");
-        for (const auto& field : filters.getMemberNames()) {
+        for (const auto& field : declaredOrder(filters)) {
             if (field.empty())
                 fail(path + ".filters", "a filter needs a column name");
             ds.filters.push_back(parseFilter(field, filters[field], path + ".filters." + field));
@@ -339,7 +350,7 @@ DatasetCatalog DatasetCatalog::loadString(const std::string& json, const std::st
         fail("datasets", "must declare at least one dataset");
     std::string baseDir = origin.empty() ? "" : Poco::Path(origin).parent().toString();
     DatasetCatalog catalog;
-    for (const auto& name : datasets.getMemberNames())
+    for (const auto& name : declaredOrder(datasets))
         catalog._datasets.push_back(parseDataset(name, datasets[name], "datasets." + name, baseDir));
     return catalog;
 }

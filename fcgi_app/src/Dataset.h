@@ -33,7 +33,7 @@ struct Dataset {
     std::vector<std::string> columns;
     std::string orderBy;        ///< column list for ORDER BY ("" = none)
     std::vector<OrderTerm> orderTerms; ///< orderBy, parsed ("created_at DESC, id")
-    std::vector<FilterDef> filters; ///< sorted by field name (jsoncpp keeps no declaration order)
+    std::vector<FilterDef> filters; ///< in declaration order
     bool csvFormulaGuard = true;
     std::optional<std::vector<std::string>> allowedOwners; ///< absent: everyone
 

@@ -42,6 +42,9 @@ class CoreTest(unittest.TestCase):
         ds = {d["name"]: d for d in r.json()["datasets"]}
         self.assertIn("orders", ds)
         self.assertEqual(ds["orders"]["formats"], ["csv", "ndjson", "xlsx"])
+        self.assertEqual([f["field"] for f in ds["orders"]["filters"]],
+                         ["status", "country", "customer_email", "created_at", "total_cents"],
+                         "filters in the order datasets.json declares them")
         fields = {f["field"]: f for f in ds["orders"]["filters"]}
         self.assertEqual(fields["status"]["type"], "enum")
         self.assertIn("shipped", fields["status"]["values"])
