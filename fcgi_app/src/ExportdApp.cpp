@@ -45,17 +45,24 @@ void setUpLogging()
     Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
 }
 
-void makeDirectory(const std::string& path, mode_t mode, int gid, const char* key)
+// Creates `path` with `mode` if missing. With `enforce`, an existing directory
+// is also given `mode` and group `gid` (the export directory, whose modes SPEC 3
+// fixes); otherwise an operator's existing directory is left as it is.
+void makeDirectory(const std::string& path, mode_t mode, int gid, const char* key, bool enforce)
 {
-    if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST)
+    const bool created = ::mkdir(path.c_str(), mode) == 0;
+    if (!created && errno != EEXIST)
         throw ConfigError(std::string(key) + ": cannot create '" + path + "': " + std::strerror(errno));
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         throw ConfigError(std::string(key) + ": '" + path + "' is not a directory");
-    if (gid >= 0 && st.st_gid != static_cast<gid_t>(gid))
-        ::chown(path.c_str(), static_cast<uid_t>(-1), gid); // best effort: not our directory otherwise
-    if ((st.st_mode & 07777) != mode)
-        ::chmod(path.c_str(), mode);
+    if (!created && !enforce)
+        return;
+    if (gid >= 0 && st.st_gid != static_cast<gid_t>(gid) && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0)
+        throw ConfigError(std::string(key) + ": cannot give '" + path + "' to group " + std::to_string(gid) + ": " +
+                          std::strerror(errno));
+    if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0)
+        throw ConfigError(std::string(key) + ": cannot set mode of '" + path + "': " + std::strerror(errno));
 }
 
 } // namespace
@@ -148,8 +155,8 @@ int ExportdApp::serve()
     auto catalog = std::make_shared<const DatasetCatalog>(DatasetCatalog::loadFile(config.datasetsFile));
     catalog->checkSources();
 
-    makeDirectory(config.dataDir, 0750, -1, "data_dir");
-    makeDirectory(config.exportsDir, 0750, config.fileGid, "exports_dir");
+    makeDirectory(config.dataDir, 0750, -1, "data_dir", false);
+    makeDirectory(config.exportsDir, 0750, config.fileGid, "exports_dir", true);
 
     std::string listenDescription;
     const int listenFd = openListenSocket(config.listen, config.fileGid, listenDescription);
@@ -217,6 +224,11 @@ int ExportdApp::serve()
         break;
     }
 
+    // No new connections from here (nginx gets ENOENT at once and tries another
+    // upstream, or answers 502 without having sent the request); the ones
+    // already queued on the socket are still accepted and answered by stop().
+    if (listenFd != 0 && config.listen.rfind("unix:", 0) == 0)
+        ::unlink(config.listen.substr(5).c_str());
     server.stop();      // requests in flight are answered
     sweeper.stop();
     runner.shutdown();  // running jobs: failed/interrupted, partial files removed
@@ -226,8 +238,6 @@ int ExportdApp::serve()
     } catch (const std::exception& e) {
         log.warning("event=lease_release_failed error=\"%s\"", std::string(e.what()));
     }
-    if (listenFd != 0 && config.listen.rfind("unix:", 0) == 0)
-        ::unlink(config.listen.substr(5).c_str());
     ::close(listenFd);
     log.information("event=stopped instance=%s", instanceId);
     return EXIT_OK;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -172,25 +173,42 @@ void FcgiServer::start()
 
 void FcgiServer::stop()
 {
-    if (_stopping.exchange(true) || _workers.empty())
+    if (_stopping.load() || _workers.empty())
+        return;
+    // Connections already queued on the socket are requests nginx has sent:
+    // let the workers accept and answer them before they stop (bounded, since
+    // with a TCP or inherited socket new ones may keep coming). Closing the
+    // socket with connections queued resets them: nginx answers 502.
+    for (int waited = 0; waited < 2000; waited += 5) {
+        pollfd pending{_fd, POLLIN, 0};
+        if (::poll(&pending, 1, 0) <= 0 || !(pending.revents & POLLIN))
+            break;
+        ::usleep(5000);
+    }
+    if (_stopping.exchange(true))
         return;
     FCGX_ShutdownPending();
     // Workers blocked in accept() are woken by SIGUSR1 (FCGI_FAIL_ACCEPT_ON_INTR).
+    // A thread that tryJoin() has joined must not be joined again: Poco's
+    // join() calls pthread_join() a second time (a SIGSEGV/SIGABRT at SIGTERM).
+    std::vector<bool> joined(_workers.size(), false);
     for (int round = 0; round < 50; ++round) {
         bool alive = false;
-        for (auto& w : _workers) {
-            if (w->isRunning()) {
+        for (std::size_t i = 0; i < _workers.size(); ++i) {
+            if (!joined[i] && _workers[i]->isRunning()) {
                 alive = true;
-                ::pthread_kill(w->tid(), SIGUSR1);
+                ::pthread_kill(_workers[i]->tid(), SIGUSR1);
             }
         }
         if (!alive)
             break;
-        for (auto& w : _workers)
-            w->tryJoin(100);
+        for (std::size_t i = 0; i < _workers.size(); ++i)
+            if (!joined[i])
+                joined[i] = _workers[i]->tryJoin(100);
     }
-    for (auto& w : _workers)
-        w->join();
+    for (std::size_t i = 0; i < _workers.size(); ++i)
+        if (!joined[i])
+            _workers[i]->join();
     _workers.clear();
 }
 
