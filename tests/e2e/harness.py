@@ -131,13 +131,15 @@ class Stack:
     """nginx + N exportd processes sharing one data directory and registry."""
 
     def __init__(self, retention=2, sweep=1, rows=20000, config=None, htpasswd_users=None,
-                 instances=1, name="stack"):
+                 instances=1, name="stack", datasets=None, files=None):
         self.retention = retention
         self.sweep = sweep
         self.rows = rows
         self.config = dict(config or {})
         self.htpasswd_users = htpasswd_users
         self.instances = instances
+        self.datasets = datasets    # a datasets.json document replacing deploy/datasets.json
+        self.files = dict(files or {})  # name in the data dir -> file to copy there (fixture DBs)
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="exportd-e2e-%s-" % name)
         self.group = "www-data" if os.getuid() == 0 else grp.getgrgid(os.getgid()).gr_name
@@ -171,6 +173,11 @@ class Stack:
                 os.chmod(os.path.join(base, n), 0o750 if n in dirs else 0o640)
         shutil.copy(demo_db(self.rows), os.path.join(self.dir, "demo.db"))
         shutil.copy(os.path.join(ROOT, "deploy", "datasets.json"), os.path.join(self.dir, "datasets.json"))
+        if self.datasets is not None:
+            with open(os.path.join(self.dir, "datasets.json"), "w") as f:
+                json.dump(self.datasets, f)
+        for name, source in self.files.items():
+            shutil.copy(source, os.path.join(self.dir, name))
         htpasswd = ""
         if self.htpasswd_users:
             htpasswd = os.path.join(self.run_dir, "htpasswd")
