@@ -7,7 +7,7 @@ packages=(build-essential cmake pkg-config libfcgi-dev libpoco-dev libjsoncpp-de
           libsqlite3-dev libxlsxwriter-dev libssl-dev nginx sqlite3 openssl ca-certificates)
 if [[ ${1:-} == --test ]]; then
   packages+=(libcppunit-dev python3 curl unzip spawn-fcgi clang libclang-rt-14-dev
-             apache2-utils e2fsprogs procps psmisc systemd shellcheck util-linux)
+             apache2-utils e2fsprogs procps psmisc strace systemd shellcheck util-linux)
 fi
 missing=()
 for p in "${packages[@]}"; do

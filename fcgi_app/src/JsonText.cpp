@@ -105,6 +105,27 @@ bool hasSlashOutsideStrings(std::string_view text)
     return false;
 }
 
+// RFC 8259: a control character inside a string must be escaped; jsoncpp
+// takes raw ones (a raw NUL or newline in a name or value).
+bool hasRawControlInString(std::string_view text)
+{
+    bool inString = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (inString) {
+            if (c < 0x20)
+                return true;
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                inString = false;
+        } else if (c == '"') {
+            inString = true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 bool parseStrictJson(std::string_view text, Json::Value& root, std::string& error, unsigned depthLimit)
@@ -115,6 +136,10 @@ bool parseStrictJson(std::string_view text, Json::Value& root, std::string& erro
     }
     if (hasSlashOutsideStrings(text)) {
         error = "The body is not valid JSON (comments are not allowed).";
+        return false;
+    }
+    if (hasRawControlInString(text)) {
+        error = "The body is not valid JSON (a control character inside a string must be escaped, e.g. \\n).";
         return false;
     }
     Json::CharReaderBuilder builder;

@@ -226,11 +226,12 @@ class Stack:
     def log_path(self, i=0):
         return os.path.join(self.run_dir, "exportd-%d.log" % i)
 
-    def start_exportd(self, i=0, env=None, wait=True):
+    def start_exportd(self, i=0, env=None, wait=True, wrap=None):
+        """`wrap`: a command prefix that execs exportd, e.g. setpriv to run it unprivileged."""
         e = {k: v for k, v in os.environ.items() if not k.startswith("EXPORTD_")}
         e.update(env or {})
         with open(self.log_path(i), "a") as log:
-            self.procs[i] = subprocess.Popen([EXPORTD, "--config", self.config_path(i)], env=e,
+            self.procs[i] = subprocess.Popen(list(wrap or []) + [EXPORTD, "--config", self.config_path(i)], env=e,
                                              stdout=log, stderr=subprocess.STDOUT)
         if wait:
             wait_until(lambda: os.path.exists(self.socket(i)) or self.procs[i].poll() is not None, 15,
@@ -271,8 +272,25 @@ class Stack:
                 self.nginx.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.nginx.kill()
+        reports = self.sanitizer_reports()
         if os.environ.get("EXPORTD_KEEP_E2E") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:  # an ASan/UBSan build of exportd reported something, maybe only at exit
+            raise AssertionError("sanitizer report in exportd's log:\n" + reports)
+
+    def sanitizer_reports(self):
+        found = []
+        for i in range(self.instances):
+            try:
+                with open(self.log_path(i), errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                at = text.find(marker)
+                if at >= 0:
+                    found.append(text[max(0, at - 300):at + 4000])
+        return "\n".join(found)
 
     # --- helpers ---------------------------------------------------------
     def client(self, auth=None):
