@@ -42,6 +42,16 @@ private:
     int _attempt;
 };
 
+/// Records the deletions done since the last batch.
+class CleanupScheduler::FlushTask : public Poco::Util::TimerTask {
+public:
+    explicit FlushTask(CleanupScheduler& owner) : _owner(owner) {}
+    void run() override { _owner.flush(); }
+
+private:
+    CleanupScheduler& _owner;
+};
+
 CleanupScheduler::CleanupScheduler(Registry& registry, Metrics& metrics, const Clock& clock,
                                    std::string exportsDir, Poco::Logger& logger)
     : _registry(registry), _metrics(metrics), _clock(clock), _exportsDir(std::move(exportsDir)),
@@ -71,6 +81,7 @@ void CleanupScheduler::stop()
 {
     if (_stopped.exchange(true)) return;
     _timer.cancel(true);
+    flush(); // files already unlinked are recorded now, not left to the next sweep
 }
 
 void CleanupScheduler::runDeletion(const std::string& id, Millis expiresAt, int attempt)
@@ -80,11 +91,7 @@ void CleanupScheduler::runDeletion(const std::string& id, Millis expiresAt, int 
     try {
         const Unlinked file = unlinkExportFile(_exportsDir, id);
         if (file.ok) {
-            const Millis now = _clock.nowMs();
-            // Counted only when this call recorded the deletion, so a file removed
-            // by the sweeper or another process is never counted twice.
-            if (_registry.markFileDeleted(id, now)) countDeletion(_metrics, "expired", now, expiresAt);
-            --_pending;
+            record(id, expiresAt, _clock.nowMs(), attempt);
             return;
         }
         failure = "unlink: " + file.error;
@@ -93,13 +100,86 @@ void CleanupScheduler::runDeletion(const std::string& id, Millis expiresAt, int 
     } catch (...) {
         failure = "unknown exception";
     }
+    retry(id, expiresAt, attempt, failure);
+}
 
+void CleanupScheduler::record(const std::string& id, Millis expiresAt, Millis deletedAt, int attempt)
+{
+    bool flushNow = false;
+    bool scheduleFlush = false;
+    {
+        std::lock_guard<std::mutex> lock(_doneMutex);
+        _done.push_back({id, expiresAt, deletedAt, attempt});
+        if (_done.size() >= MAX_BATCH) {
+            flushNow = true;
+        } else if (!_flushScheduled) {
+            _flushScheduled = true;
+            scheduleFlush = true;
+        }
+    }
+    if (flushNow) {
+        flush();
+    } else if (scheduleFlush) {
+        try {
+            Poco::Timestamp at;
+            at += FLUSH_DELAY_MS * 1000;
+            _timer.schedule(new FlushTask(*this), at);
+        } catch (const std::exception& e) {
+            _logger.error("cleanup: cannot schedule the recording of deletions: " + std::string(e.what()));
+            flush();
+        }
+    }
+}
+
+void CleanupScheduler::flush()
+{
+    std::vector<Done> batch;
+    {
+        std::lock_guard<std::mutex> lock(_doneMutex);
+        batch.swap(_done);
+        _flushScheduled = false;
+    }
+    if (batch.empty()) return;
+    std::vector<std::pair<std::string, Millis>> deletions;
+    deletions.reserve(batch.size());
+    for (const auto& d : batch) deletions.emplace_back(d.id, d.deletedAt);
+    std::string failure;
+    try {
+        const std::vector<bool> recorded = _registry.markFilesDeleted(deletions);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const Done& d = batch[i];
+            // Counted only when this call recorded the deletion, so a file removed
+            // by the sweeper or another process is never counted twice.
+            if (i < recorded.size() && recorded[i]) {
+                countDeletion(_metrics, "expired", d.deletedAt, d.expiresAt);
+                if (_logger.information())
+                    _logger.information("event=file_deleted id=" + d.id + " reason=expired lag_ms="
+                                        + std::to_string(d.deletedAt - d.expiresAt));
+            }
+            --_pending;
+        }
+        return;
+    } catch (const std::exception& e) {
+        failure = std::string("record: ") + e.what();
+    } catch (...) {
+        failure = "record: unknown exception";
+    }
+    // The files are gone; each deletion is tried again whole (its unlink now
+    // finds nothing, which counts as done) until the registry takes it.
+    for (const auto& d : batch) retry(d.id, d.expiresAt, d.attempt, failure);
+}
+
+void CleanupScheduler::retry(const std::string& id, Millis expiresAt, int attempt, const std::string& failure)
+{
     try {
         _metrics.increment(CLEANUP_FAILURES);
         const Millis delay = backoffFor(attempt);
         _logger.warning("cleanup of " + id + " failed (attempt " + std::to_string(attempt + 1)
                         + "): " + failure + "; retrying in " + std::to_string(delay) + " ms");
-        if (_stopped.load()) return;
+        if (_stopped.load()) {
+            --_pending; // the next start's sweeper records it
+            return;
+        }
         Poco::Timestamp at;
         at += delay * 1000;
         _timer.schedule(new DeleteTask(*this, id, expiresAt, attempt + 1), at);

@@ -3,9 +3,12 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Logger.h>
 #include <Poco/Nullable.h>
+
+#include <sqlite3.h>
 
 #include <cerrno>
 #include <chrono>
@@ -29,7 +32,10 @@ constexpr auto RETRY_LIMIT = std::chrono::seconds(10);
 constexpr std::size_t MAX_FILE_SESSIONS = 16;
 constexpr std::size_t OPEN_TIMEOUT_S = 5;
 constexpr int WAL_CHECKPOINT_PAGES = 10000;
-constexpr int CACHE_KIB = 16384;
+// Per pooled connection (up to MAX_FILE_SESSIONS of them). 16 MiB each made
+// the cleanup timer's connection alone grow the process by 16 MiB during a
+// burst of 100,000 expiries, for no gain in CPU (bench/RESULTS.md).
+constexpr int CACHE_KIB = 4096;
 
 const char* const SCHEMA[] = {
     "CREATE TABLE IF NOT EXISTS exports ("
@@ -63,7 +69,11 @@ const char* const SCHEMA[] = {
     " instance_id TEXT NOT NULL DEFAULT '',"
     " scheduled_by TEXT NOT NULL DEFAULT '',"
     " updated_at INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS exports_list ON exports (list_key, created_at)",
+    // The list's order (newest first, then id) straight from the index: with
+    // (list_key, created_at) alone SQLite sorted every listed row, whole, in a
+    // temporary b-tree, which cost more than reading them (bench/RESULTS.md).
+    "DROP INDEX IF EXISTS exports_list",
+    "CREATE INDEX IF NOT EXISTS exports_by_list ON exports (list_key, created_at DESC, id)",
     "CREATE INDEX IF NOT EXISTS exports_due ON exports (status, expires_at)",
     "CREATE INDEX IF NOT EXISTS exports_limit ON exports (limit_key, status)",
     "CREATE TABLE IF NOT EXISTS instances ("
@@ -91,6 +101,94 @@ const std::string UNSCHEDULED_WHERE =
 
 const char* const INTERRUPTED_MESSAGE =
     "The export was interrupted because the process running it stopped. Please generate a new export.";
+
+// The hot paths (status polls, the page's list, bursts of expiries) use the
+// SQLite C API on the pooled connection's own handle: Poco::Data prepares each
+// statement anew and converts every value through Dynamic::Var, which made a
+// status poll cost ~100 us of CPU (bench/RESULTS.md); a statement prepared once
+// per connection and read column by column costs a few.
+enum PreparedQuery { QUERY_FIND, QUERY_LIST, QUERY_COUNT };
+const std::string PREPARED_SQL[QUERY_COUNT] = {
+    SELECT_EXPORTS + "WHERE id = ?",
+    SELECT_EXPORTS + "WHERE list_key = ? ORDER BY created_at DESC, id LIMIT ?",
+};
+
+const char* const MARK_FILE_DELETED_SQL =
+    "UPDATE exports SET status = CASE status WHEN 'ready' THEN 'expired' ELSE status END,"
+    " file_deleted_at = ?1, updated_at = ?1 WHERE id = ?2 AND file_deleted_at IS NULL"
+    " AND status IN ('ready','expired','deleted','failed')";
+
+sqlite3* handle(Session& s)
+{
+    return Poco::Data::SQLite::Utility::dbHandle(s);
+}
+
+// Busy and locked go to run()'s retry, like Poco's own exceptions for them.
+[[noreturn]] void throwSqlite(sqlite3* db, int rc, const std::string& what)
+{
+    const std::string message = what + ": " + sqlite3_errmsg(db);
+    if (rc == SQLITE_BUSY) throw Poco::Data::SQLite::DBLockedException(message);
+    if (rc == SQLITE_LOCKED) throw Poco::Data::SQLite::TableLockedException(message);
+    throw Poco::Data::DataException(message);
+}
+
+// A cached statement in use: reset, bindings cleared, on every way out.
+struct Cursor {
+    sqlite3_stmt* st;
+    ~Cursor()
+    {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+};
+
+std::string columnText(sqlite3_stmt* st, int col)
+{
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string();
+}
+
+std::optional<std::int64_t> columnOptInteger(sqlite3_stmt* st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(st, col);
+}
+
+// The C API twin of toRecord(), same column order (COLUMNS).
+ExportRecord rowToRecord(sqlite3_stmt* st)
+{
+    ExportRecord r;
+    r.id = columnText(st, 0);
+    r.ownerKey = columnText(st, 1);
+    r.listKey = columnText(st, 2);
+    r.limitKey = columnText(st, 3);
+    r.requestKey = columnText(st, 4);
+    r.status = statusFromString(columnText(st, 5));
+    r.dataset = columnText(st, 6);
+    r.format = columnText(st, 7);
+    r.filtersJson = columnText(st, 8);
+    r.retentionSeconds = sqlite3_column_int64(st, 9);
+    r.createdAt = sqlite3_column_int64(st, 10);
+    r.startedAt = columnOptInteger(st, 11);
+    r.readyAt = columnOptInteger(st, 12);
+    r.expiresAt = columnOptInteger(st, 13);
+    r.fileDeletedAt = columnOptInteger(st, 14);
+    r.deletedAt = columnOptInteger(st, 15);
+    r.failedAt = columnOptInteger(st, 16);
+    r.rowsWritten = sqlite3_column_int64(st, 17);
+    r.rowsTotal = columnOptInteger(st, 18);
+    r.file.name = columnText(st, 19);
+    r.file.sizeBytes = sqlite3_column_int64(st, 20);
+    r.file.rows = sqlite3_column_int64(st, 21);
+    r.file.contentType = columnText(st, 22);
+    r.file.sha256 = columnText(st, 23);
+    r.errorCode = columnText(st, 24);
+    r.errorMessage = columnText(st, 25);
+    r.downloadCount = sqlite3_column_int64(st, 26);
+    r.instanceId = columnText(st, 27);
+    r.scheduledBy = columnText(st, 28);
+    return r;
+}
 
 Poco::Nullable<Poco::Int64> nullable(const std::optional<std::int64_t>& v)
 {
@@ -199,7 +297,35 @@ SqliteRegistry::SqliteRegistry(std::string path)
     });
 }
 
-SqliteRegistry::~SqliteRegistry() = default;
+SqliteRegistry::~SqliteRegistry()
+{
+    // Statements must be finalized before their connections close.
+    for (auto& [db, statements] : _prepared)
+        for (sqlite3_stmt* st : statements) sqlite3_finalize(st);
+}
+
+sqlite3_stmt* SqliteRegistry::prepared(Session& s, int query)
+{
+    sqlite3* db = handle(s);
+    std::vector<sqlite3_stmt*>* statements = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(_preparedMutex);
+        statements = &_prepared[db];
+        if (statements->empty()) statements->resize(QUERY_COUNT, nullptr);
+    }
+    // Only the thread holding this connection touches its statements.
+    sqlite3_stmt*& st = (*statements)[static_cast<std::size_t>(query)];
+    if (!st) {
+        const std::string& sql = PREPARED_SQL[query];
+        const int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+        if (rc != SQLITE_OK) {
+            st = nullptr;
+            throwSqlite(db, rc, "prepare");
+        }
+    }
+    return st;
+}
 
 std::unique_ptr<Session> SqliteRegistry::openSession()
 {
@@ -342,24 +468,32 @@ CreateResult SqliteRegistry::create(const ExportRecord& rec, int maxActivePerLim
 
 std::optional<ExportRecord> SqliteRegistry::find(const std::string& id)
 {
-    std::vector<ExportRecord> found;
+    std::optional<ExportRecord> found;
     run("find", [&](Session& s) {
-        Statement st(s);
-        st << SELECT_EXPORTS + "WHERE id = ?", bind(id);
-        found = records(st);
+        found.reset();
+        Cursor c{prepared(s, QUERY_FIND)};
+        sqlite3_bind_text(c.st, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+        const int rc = sqlite3_step(c.st);
+        if (rc == SQLITE_ROW)
+            found = rowToRecord(c.st);
+        else if (rc != SQLITE_DONE)
+            throwSqlite(handle(s), rc, "find");
     });
-    if (found.empty()) return std::nullopt;
-    return std::move(found.front());
+    return found;
 }
 
 std::vector<ExportRecord> SqliteRegistry::listByListKey(const std::string& listKey, int limit)
 {
     std::vector<ExportRecord> found;
     run("listByListKey", [&](Session& s) {
-        Statement st(s);
-        st << SELECT_EXPORTS + "WHERE list_key = ? ORDER BY created_at DESC, id LIMIT ?",
-            bind(listKey), bind(Poco::Int64(limit > 0 ? limit : -1));
-        found = records(st);
+        found.clear();
+        found.reserve(limit > 0 && limit <= 500 ? static_cast<std::size_t>(limit) : 16);
+        Cursor c{prepared(s, QUERY_LIST)};
+        sqlite3_bind_text(c.st, 1, listKey.data(), static_cast<int>(listKey.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(c.st, 2, limit > 0 ? limit : -1);
+        int rc;
+        while ((rc = sqlite3_step(c.st)) == SQLITE_ROW) found.push_back(rowToRecord(c.st));
+        if (rc != SQLITE_DONE) throwSqlite(handle(s), rc, "listByListKey");
     });
     return found;
 }
@@ -435,6 +569,52 @@ bool SqliteRegistry::markFileDeleted(const std::string& id, Millis at)
                   Poco::Int64(at), Poco::Int64(at), id);
 }
 
+std::vector<bool> SqliteRegistry::markFilesDeleted(const std::vector<std::pair<std::string, Millis>>& deletions)
+{
+    std::vector<bool> done(deletions.size(), false);
+    if (deletions.empty()) return done;
+    // One transaction and one statement for the lot: a burst of expiries costs
+    // one commit (and one write of each page it touches) per batch, not per file.
+    run("markFilesDeleted", [&](Session& s) {
+        sqlite3* db = handle(s);
+        // The cleanup timer calls this: its commits must not run the WAL
+        // checkpoint, which writes back and fsyncs thousands of pages (~100 ms
+        // stalls of every deletion behind it, bench/RESULTS.md). The checkpoint is
+        // left to the next other write: the sweeper's heartbeat, every 2 s, at the latest.
+        sqlite3_wal_autocheckpoint(db, 0);
+        struct RestoreCheckpoints {
+            sqlite3* db;
+            ~RestoreCheckpoints() { sqlite3_wal_autocheckpoint(db, WAL_CHECKPOINT_PAGES); }
+        } restore{db};
+        auto exec = [db](const char* sql) {
+            const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+            if (rc != SQLITE_OK) throwSqlite(db, rc, std::string("markFilesDeleted: ") + sql);
+        };
+        sqlite3_stmt* raw = nullptr;
+        int rc = sqlite3_prepare_v2(db, MARK_FILE_DELETED_SQL, -1, &raw, nullptr);
+        std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, sqlite3_finalize);
+        if (rc != SQLITE_OK) throwSqlite(db, rc, "markFilesDeleted: prepare");
+        exec("BEGIN IMMEDIATE");
+        try {
+            for (std::size_t i = 0; i < deletions.size(); ++i) {
+                const auto& [id, at] = deletions[i];
+                sqlite3_bind_int64(raw, 1, at);
+                sqlite3_bind_text(raw, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+                rc = sqlite3_step(raw);
+                if (rc != SQLITE_DONE) throwSqlite(db, rc, "markFilesDeleted");
+                done[i] = sqlite3_changes(db) > 0;
+                sqlite3_reset(raw);
+            }
+            exec("COMMIT");
+        } catch (...) {
+            sqlite3_reset(raw);
+            if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    });
+    return done;
+}
+
 bool SqliteRegistry::authorizeDownload(const std::string& id, Millis nowMs)
 {
     return update("authorizeDownload",
@@ -446,21 +626,27 @@ bool SqliteRegistry::authorizeDownload(const std::string& id, Millis nowMs)
 bool SqliteRegistry::authorizeDownloadAt(const std::string& id, const Clock& clock)
 {
     bool ok = false;
-    // The write lock comes first, then the time: a clock read before waiting for
-    // a busy database could let a download through after its expires_at. Even
-    // under the lock a thread can be preempted between reading the clock and
-    // applying (the e2e load test saw authorisations applied up to 13 ms after
-    // expires_at), so with the wall clock SQLite's own reading of it inside the
-    // UPDATE bounds the decision too: it is taken at the instant it applies.
+    // A clock read before waiting for a busy database could let a download
+    // through after its expires_at; so could a thread preempted between reading
+    // the clock and applying (the e2e load test saw authorisations applied up to
+    // 13 ms after expires_at). With the wall clock, SQLite's own reading of it
+    // inside the UPDATE, taken once the write lock is held (fixed for that
+    // sqlite3_step, fresh on a retry), bounds the decision: it is taken at the
+    // instant it applies, in one statement. Another clock (tests) is read under
+    // an explicit write lock instead.
     const bool wallClock = dynamic_cast<const SystemClock*>(&clock) != nullptr;
     const std::string sql = std::string("UPDATE exports SET download_count = download_count + 1"
                                         " WHERE id = ? AND status = 'ready' AND expires_at > ")
         + (wallClock ? "MAX(?, CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))" : "?");
-    runImmediate("authorizeDownload", [&](Session& s) {
+    auto gate = [&](Session& s) {
         Statement st(s);
         st << sql, bind(id), bind(Poco::Int64(clock.nowMs()));
         ok = st.execute() > 0;
-    });
+    };
+    if (wallClock)
+        run("authorizeDownload", gate);
+    else
+        runImmediate("authorizeDownload", gate);
     return ok;
 }
 

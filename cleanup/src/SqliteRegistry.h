@@ -4,12 +4,17 @@
 
 #include <Poco/Data/Session.h>
 
+#include <map>
+
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
 
 namespace exportd::cleanup {
 
@@ -42,6 +47,7 @@ public:
                     Millis at) override;
     bool markDeleted(const std::string& id, Millis at) override;
     bool markFileDeleted(const std::string& id, Millis at) override;
+    std::vector<bool> markFilesDeleted(const std::vector<std::pair<std::string, Millis>>& deletions) override;
     bool authorizeDownload(const std::string& id, Millis now) override;
     bool authorizeDownloadAt(const std::string& id, const Clock& clock) override;
 
@@ -73,6 +79,10 @@ private:
     template <class... Args>
     bool update(const char* what, const std::string& sql, const Args&... args);
 
+    /// A statement of the hot reads, prepared once per pooled connection and kept
+    /// until the registry closes; only the thread holding the connection uses it.
+    sqlite3_stmt* prepared(Poco::Data::Session& s, int query);
+
     std::string _path;
     bool _memory;
     std::size_t _maxSessions;
@@ -80,6 +90,8 @@ private:
     std::condition_variable _poolCond;
     std::vector<std::unique_ptr<Poco::Data::Session>> _idle;
     std::size_t _open = 0;
+    std::mutex _preparedMutex;
+    std::map<sqlite3*, std::vector<sqlite3_stmt*>> _prepared;
 };
 
 } // namespace exportd::cleanup

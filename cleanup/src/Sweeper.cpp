@@ -105,6 +105,8 @@ SweepReport Sweeper::sweepOnce()
             if (_registry.markFileDeleted(rec.id, at)) {
                 ++report.overdueDeleted;
                 countDeletion(_metrics, "sweep", at, rec.expiresAt.value_or(0));
+                _logger.information("event=file_deleted id=" + rec.id + " reason=sweep lag_ms="
+                                    + std::to_string(at - rec.expiresAt.value_or(at)));
             }
         }
     });

@@ -20,6 +20,8 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <sqlite3.h>
+
 #include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -123,6 +125,11 @@ int ExportdApp::main(const std::vector<std::string>&)
 {
     if (_exit)
         return EXIT_OK;
+    // Before any connection opens. Each SQLite connection here is used by one
+    // thread at a time (a registry connection is borrowed from its pool for one
+    // call, an export job opens its own), so the per-call mutexes of the default
+    // serialized mode are pure cost (NOTES.md; bench/RESULTS.md).
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     ::umask(027);
     setUpLogging();
     try {

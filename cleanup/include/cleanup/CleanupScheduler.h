@@ -7,7 +7,9 @@
 #include <Poco/Util/Timer.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace Poco { class Logger; }
 
@@ -16,13 +18,17 @@ namespace exportd::cleanup {
 /// Deletes each export file at its expires_at, on ONE Poco::Util::Timer thread
 /// shared by every pending deletion (one small TimerTask each).
 ///
-/// A task unlinks `<exportsDir>/<id>` (a file already gone counts as done), then
-/// records file_deleted_at and `expired` in the registry, observes
-/// `exportd_cleanup_lag_seconds` (deletion time minus expires_at) and counts
-/// `exportd_files_deleted_total{reason="expired"}`. A failed unlink or registry
-/// write is logged, counted in `exportd_cleanup_failures_total` and retried
-/// with backoff (100 ms doubling, capped at 5 s) until it succeeds or the
-/// scheduler stops. No exception ever leaves a task.
+/// A task unlinks `<exportsDir>/<id>` (a file already gone counts as done) at
+/// its time, then the deletion is recorded: file_deleted_at (the unlink's time)
+/// and `expired` in the registry, `exportd_cleanup_lag_seconds` (deletion time
+/// minus expires_at) observed, `exportd_files_deleted_total{reason="expired"}`
+/// counted. Records are written in batches, one registry transaction for the
+/// deletions of up to FLUSH_DELAY_MS (or MAX_BATCH of them), on the same timer
+/// thread: one commit per file would cap the thread near 10,000 deletions a
+/// second and stall every unlink behind it (bench/RESULTS.md). A failed unlink
+/// or registry write is logged, counted in `exportd_cleanup_failures_total` and
+/// retried with backoff (100 ms doubling, capped at 5 s) until it succeeds or
+/// the scheduler stops. No exception ever leaves a task.
 ///
 /// schedule() may be called from any thread. Lives as long as the application;
 /// the destructor cancels what is pending (the sweeper of the next start picks
@@ -42,13 +48,30 @@ public:
     /// Deletions scheduled and not yet done (including ones being retried).
     std::int64_t pending() const { return _pending.load(); }
 
-    /// Cancels every pending task and stops the timer thread. Idempotent.
+    /// Cancels every pending task, records the deletions already done, and
+    /// stops the timer thread. Idempotent.
     void stop();
+
+    /// How long a done deletion may wait for its batch to be recorded.
+    static constexpr Millis FLUSH_DELAY_MS = 20;
+    /// A batch is recorded at once when it reaches this many deletions.
+    static constexpr std::size_t MAX_BATCH = 1000;
 
 private:
     class DeleteTask;
+    class FlushTask;
     friend class DeleteTask;
+    friend class FlushTask;
+    struct Done {
+        std::string id;
+        Millis expiresAt;
+        Millis deletedAt;
+        int attempt;
+    };
     void runDeletion(const std::string& id, Millis expiresAt, int attempt);
+    void retry(const std::string& id, Millis expiresAt, int attempt, const std::string& failure);
+    void record(const std::string& id, Millis expiresAt, Millis deletedAt, int attempt);
+    void flush();
 
     Registry& _registry;
     Metrics& _metrics;
@@ -58,6 +81,9 @@ private:
     Poco::Util::Timer _timer;
     std::atomic<std::int64_t> _pending{0};
     std::atomic<bool> _stopped{false};
+    std::mutex _doneMutex;
+    std::vector<Done> _done;       ///< unlinked, not yet recorded
+    bool _flushScheduled = false;
 };
 
 } // namespace exportd::cleanup

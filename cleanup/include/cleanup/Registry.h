@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace exportd::cleanup {
@@ -66,6 +67,16 @@ public:
     /// already expired/deleted/failed whose file_deleted_at is null, sets it and
     /// returns true too; returns false when it was already set (nothing to do).
     virtual bool markFileDeleted(const std::string& id, Millis at) = 0;
+    /// markFileDeleted() for many exports, each with its own time, in one
+    /// transaction where the registry has them; done[i] is markFileDeleted's
+    /// answer for deletions[i]. The default applies them one by one.
+    virtual std::vector<bool> markFilesDeleted(const std::vector<std::pair<std::string, Millis>>& deletions)
+    {
+        std::vector<bool> done;
+        done.reserve(deletions.size());
+        for (const auto& [id, at] : deletions) done.push_back(markFileDeleted(id, at));
+        return done;
+    }
     /// The download gate: if ready and now < expires_at, download_count += 1 and
     /// true; else false. Expiry is enforced here, at access time.
     virtual bool authorizeDownload(const std::string& id, Millis now) = 0;
