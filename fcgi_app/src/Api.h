@@ -56,8 +56,10 @@ public:
     /// Answers one request. Never throws.
     Response handle(const Request& request);
 
-    /// The export object of SPEC 2.4 at `now`.
-    static Json::Value exportJson(const cleanup::ExportRecord& record, cleanup::Millis now);
+    /// The export object of SPEC 2.4 at `now`, as compact JSON text.
+    static std::string exportText(const cleanup::ExportRecord& record, cleanup::Millis now);
+    /// The same, appended to `out`.
+    static void appendExportText(std::string& out, const cleanup::ExportRecord& record, cleanup::Millis now);
 
 private:
     Identity resolveIdentity(const Request& request) const;
