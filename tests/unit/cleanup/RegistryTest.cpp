@@ -27,6 +27,7 @@ class RegistryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testMarkDeletedAppliesUntilExpiry);
     CPPUNIT_TEST(testMarkFileDeletedExpiresReadyOnce);
     CPPUNIT_TEST(testMarkFileDeletedRecordsBytesOfDeletedExport);
+    CPPUNIT_TEST(testMarkFilesDeletedAppliesEachOnceInOneBatch);
     CPPUNIT_TEST(testAuthorizeDownloadRefusedAtAndAfterExpiry);
     CPPUNIT_TEST(testClaimByTwoProcessesAppliesOnce);
     CPPUNIT_TEST(testCreateByTwoProcessesRespectsLimit);
@@ -237,6 +238,34 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("expired"), toString(got->status));
         CPPUNIT_ASSERT_EQUAL(T0 + 1003, got->fileDeletedAt.value_or(0));
         CPPUNIT_ASSERT(!_reg->markFileDeleted(testId("unknown"), T0));
+    }
+
+    // Verifies the batch the cleanup timer records: each element applies as
+    // markFileDeleted would, and says whether it applied.
+    void testMarkFilesDeletedAppliesEachOnceInOneBatch()
+    {
+        std::vector<std::pair<std::string, Millis>> batch;
+        for (int i = 0; i < 5; ++i) {
+            const std::string id = testId("batch" + std::to_string(i));
+            _reg->create(queuedRecord(id, T0), 0);
+            _reg->markRunning(id, "instance-a", T0);
+            if (i != 2) // the third stays running: nothing to record for it
+                _reg->markReady(id, sampleFile(id), T0, T0 + 1000, "instance-a");
+            batch.emplace_back(id, T0 + 1000 + i);
+        }
+        batch.emplace_back(testId("unknown"), T0 + 1000);
+        const auto done = _reg->markFilesDeleted(batch);
+        CPPUNIT_ASSERT_EQUAL(batch.size(), done.size());
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            CPPUNIT_ASSERT_EQUAL(i != 2 && i != 5, bool(done[i]));
+        auto first = _reg->find(batch[0].first);
+        CPPUNIT_ASSERT_EQUAL(std::string("expired"), toString(first->status));
+        CPPUNIT_ASSERT_EQUAL(T0 + 1000, first->fileDeletedAt.value_or(0));
+        CPPUNIT_ASSERT_EQUAL(T0 + 1004, _reg->find(batch[4].first)->fileDeletedAt.value_or(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("running"), toString(_reg->find(batch[2].first)->status));
+        // A second recording of the same deletions applies to none.
+        for (bool applied : _reg->markFilesDeleted(batch))
+            CPPUNIT_ASSERT(!applied);
     }
 
     void testMarkFileDeletedRecordsBytesOfDeletedExport()
