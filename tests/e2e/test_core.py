@@ -116,6 +116,22 @@ class CoreTest(unittest.TestCase):
         self.assertEqual(first["country"], "FR")
         self.assertEqual(sha256(d.body), ready["file"]["sha256"])
 
+    def test_xlsx_sheet_has_header_typed_cells_and_every_row(self):
+        import re
+        import zipfile
+        ready = self.ready_export(dict(dataset="orders", format="xlsx", filters={"country": "GB", "status": "paid"}))
+        d = self.c.get(ready["links"]["download"])
+        self.assertEqual(d.status, 200, d)
+        self.assertEqual(d.header("Content-Type"),
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        self.assertTrue(ready["file"]["name"].endswith(".xlsx"))
+        self.assertEqual(sha256(d.body), ready["file"]["sha256"])
+        sheet = zipfile.ZipFile(io.BytesIO(d.body)).read("xl/worksheets/sheet1.xml").decode()
+        expected = self.stack.sqlite_count("country='GB' AND status='paid'")
+        self.assertEqual(len(re.findall(r"<row ", sheet)), expected + 1, "header + every data row")
+        self.assertIn('<pane ySplit="1"', sheet, "frozen header row")
+        self.assertRegex(sheet, r'<c r="A2"[^>]*><v>\d+</v></c>', "id written as a number")
+
     def test_head_and_range_downloads(self):
         ready = self.ready_export(dict(dataset="orders", filters={"country": "NL", "status": "pending"}))
         h = self.c.request("HEAD", ready["links"]["download"])
