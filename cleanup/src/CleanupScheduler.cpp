@@ -81,7 +81,6 @@ void CleanupScheduler::stop()
 {
     if (_stopped.exchange(true)) return;
     _timer.cancel(true);
-    _recorder.cancel(true);
     flush(); // files already unlinked are recorded now, not left to the next sweep
 }
 
@@ -112,19 +111,19 @@ void CleanupScheduler::record(const std::string& id, Millis expiresAt, Millis de
         std::lock_guard<std::mutex> lock(_doneMutex);
         _done.push_back({id, expiresAt, deletedAt, attempt});
         if (_done.size() >= MAX_BATCH) {
-            flushNow = !_urgentFlushScheduled;
-            _urgentFlushScheduled = true;
+            flushNow = true;
         } else if (!_flushScheduled) {
             _flushScheduled = true;
             scheduleFlush = true;
         }
     }
-    if (flushNow || scheduleFlush) {
+    if (flushNow) {
+        flush();
+    } else if (scheduleFlush) {
         try {
             Poco::Timestamp at;
-            if (!flushNow)
-                at += FLUSH_DELAY_MS * 1000;
-            _recorder.schedule(new FlushTask(*this), at);
+            at += FLUSH_DELAY_MS * 1000;
+            _timer.schedule(new FlushTask(*this), at);
         } catch (const std::exception& e) {
             _logger.error("cleanup: cannot schedule the recording of deletions: " + std::string(e.what()));
             flush();
@@ -139,7 +138,6 @@ void CleanupScheduler::flush()
         std::lock_guard<std::mutex> lock(_doneMutex);
         batch.swap(_done);
         _flushScheduled = false;
-        _urgentFlushScheduled = false;
     }
     if (batch.empty()) return;
     std::vector<std::pair<std::string, Millis>> deletions;

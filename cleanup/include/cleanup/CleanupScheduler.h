@@ -23,11 +23,9 @@ namespace exportd::cleanup {
 /// and `expired` in the registry, `exportd_cleanup_lag_seconds` (deletion time
 /// minus expires_at) observed, `exportd_files_deleted_total{reason="expired"}`
 /// counted. Records are written in batches, one registry transaction for the
-/// deletions of up to FLUSH_DELAY_MS (or MAX_BATCH of them): one commit per
-/// file would cap the thread near 10,000 deletions a second (bench/RESULTS.md).
-/// The batches are written by a second timer thread (`_recorder`), so that a
-/// registry busy with other writers (a lock wait of up to seconds) never delays
-/// the unlinks behind it: expiry is kept by the deleting thread alone. A failed unlink
+/// deletions of up to FLUSH_DELAY_MS (or MAX_BATCH of them), on the same timer
+/// thread: one commit per file would cap the thread near 10,000 deletions a
+/// second and stall every unlink behind it (bench/RESULTS.md). A failed unlink
 /// or registry write is logged, counted in `exportd_cleanup_failures_total` and
 /// retried with backoff (100 ms doubling, capped at 5 s) until it succeeds or
 /// the scheduler stops. No exception ever leaves a task.
@@ -80,14 +78,12 @@ private:
     const Clock& _clock;
     std::string _exportsDir;
     Poco::Logger& _logger;
-    Poco::Util::Timer _timer;     // deletes files, one task each
-    Poco::Util::Timer _recorder;  // records batches of done deletions in the registry
+    Poco::Util::Timer _timer;
     std::atomic<std::int64_t> _pending{0};
     std::atomic<bool> _stopped{false};
     std::mutex _doneMutex;
     std::vector<Done> _done;       ///< unlinked, not yet recorded
     bool _flushScheduled = false;
-    bool _urgentFlushScheduled = false; // a full batch waits for an immediate flush
 };
 
 } // namespace exportd::cleanup
