@@ -1,5 +1,7 @@
 #include "Http.h"
 
+#include "CellText.h"
+
 #include <Poco/URI.h>
 
 #include <json/writer.h>
@@ -90,9 +92,13 @@ Response errorResponse(int status, const std::string& code, const std::string& m
 {
     Json::Value body(Json::objectValue);
     body["error"] = code;
-    body["message"] = message;
+    // Messages and fields may quote what the client sent: always valid UTF-8 out.
+    std::string cleanMessage, cleanField;
+    appendUtf8(cleanMessage, message);
+    appendUtf8(cleanField, field);
+    body["message"] = cleanMessage;
     if (!field.empty())
-        body["field"] = field;
+        body["field"] = cleanField;
     if (extra.isObject())
         for (const auto& name : extra.getMemberNames())
             body[name] = extra[name];

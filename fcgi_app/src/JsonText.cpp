@@ -1,5 +1,7 @@
 #include "JsonText.h"
 
+#include "CellText.h"
+
 #include <json/reader.h>
 #include <json/writer.h>
 
@@ -169,7 +171,11 @@ bool parseStrictJson(std::string_view text, Json::Value& root, std::string& erro
             flat.erase(0, 2);
         while (!flat.empty() && (flat.back() == ' ' || flat.back() == '.'))
             flat.pop_back();
-        error = "The body is not valid JSON (" + flat + ").";
+        // jsoncpp quotes the body (a duplicate key, say), decoded: an escaped
+        // lone surrogate would make the message itself invalid UTF-8.
+        std::string clean;
+        appendUtf8(clean, flat);
+        error = "The body is not valid JSON (" + clean + ").";
         return false;
     }
     if (!root.isObject()) {

@@ -20,7 +20,7 @@ mkdir -p "$out/obj" "$out/artifacts"
 
 # The sources parseExportRequest and buildQuery need, and nothing that touches
 # libfcgi, the registry or the disk.
-app_sources=(ExportRequest SqlBuilder Dataset DateTime JsonText)
+app_sources=(ExportRequest SqlBuilder Dataset DateTime JsonText CellText)
 cxxflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
           -I"$here/fcgi_app/src" $(pkg-config --cflags jsoncpp sqlite3))
 libs=($(pkg-config --libs jsoncpp sqlite3) -lPocoFoundation)

@@ -1,4 +1,5 @@
 #include "ExportRequest.h"
+#include "JsonText.h"
 #include "PipelineTestSupport.h"
 #include "RequestError.h"
 
@@ -86,6 +87,15 @@ public:
         expectError("{\"dataset\": \"ord\xff\xfers\"}", 400, "invalid_json", "");
         expectError("{\"dataset\": \"\xc0\xaf\"}", 400, "invalid_json", ""); // overlong
         expectError(R"({"dataset": "\udc00"})", 400, "invalid_json", "");   // lone low surrogate
+        // jsoncpp's own message quotes a duplicate key, decoded: the answer must
+        // still be UTF-8 (found by the fuzzer).
+        try {
+            parse(R"({"k\udc00": 1, "k\udc00": 2})");
+            CPPUNIT_FAIL("a duplicate key must be refused");
+        } catch (const exportd::RequestError& e) {
+            CPPUNIT_ASSERT_EQUAL(std::string("invalid_json"), e.code());
+            CPPUNIT_ASSERT(exportd::isValidUtf8(e.what()));
+        }
     }
 
     void testMissingOrMistypedDatasetIsInvalidRequest()
