@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 namespace exportd::cleanup {
 
@@ -14,64 +15,87 @@ Millis SystemClock::nowMs() const
 
 namespace {
 
-// Splits t into a UTC calendar time and the milliseconds within the second,
-// rounding toward minus infinity so times before 1970 stay consistent.
-std::tm utcParts(Millis t, int& ms)
+struct UtcParts {
+    std::int64_t year;
+    int month, day, hour, minute, second, ms;
+};
+
+// Splits t into a UTC calendar date and time, rounding toward minus infinity
+// so times before 1970 stay consistent. The date comes from the day count by
+// the proleptic Gregorian arithmetic of "chrono-compatible low-level date
+// algorithms" (civil_from_days): gmtime_r took its time-zone lock and was a
+// visible share of a status poll's CPU (bench/RESULTS.md).
+UtcParts utcParts(Millis t)
 {
-    Millis secs = t / 1000;
-    ms = static_cast<int>(t % 1000);
-    if (ms < 0) {
-        ms += 1000;
-        secs -= 1;
-    }
-    std::time_t tt = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    ::gmtime_r(&tt, &tm);
-    return tm;
+    auto floorDiv = [](std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
+    const std::int64_t secs = floorDiv(t, 1000);
+    const std::int64_t days = floorDiv(secs, 86400);
+    const std::int64_t sod = secs - days * 86400;
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = floorDiv(z, 146097);
+    const std::int64_t doe = z - era * 146097;                                    // [0, 146096]
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; // [0, 399]
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              // [0, 365]
+    const std::int64_t mp = (5 * doy + 2) / 153;                                   // [0, 11]
+    UtcParts p{};
+    p.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    p.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    p.year = yoe + era * 400 + (p.month <= 2);
+    p.hour = static_cast<int>(sod / 3600);
+    p.minute = static_cast<int>(sod / 60 % 60);
+    p.second = static_cast<int>(sod % 60);
+    p.ms = static_cast<int>(t - secs * 1000);
+    return p;
 }
 
 } // namespace
 
-std::string formatRfc3339(Millis t)
+void appendRfc3339(std::string& out, Millis t)
 {
-    int ms = 0;
-    std::tm tm = utcParts(t, ms);
-    const int year = tm.tm_year + 1900;
-    char buf[64];
-    if (year < 0 || year > 9999) {
-        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1,
-                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-        return buf;
+    const UtcParts p = utcParts(t);
+    if (p.year < 0 || p.year > 9999) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", static_cast<long long>(p.year),
+                      p.month, p.day, p.hour, p.minute, p.second, p.ms);
+        out += buf;
+        return;
     }
     // Digits by hand: three of these per export object, and snprintf was a
     // visible share of a status poll's CPU (bench/RESULTS.md).
+    char buf[24];
     auto put = [&buf](int at, int value, int width) {
         for (int i = width - 1; i >= 0; --i, value /= 10) buf[at + i] = static_cast<char>('0' + value % 10);
     };
-    put(0, year, 4);
+    put(0, static_cast<int>(p.year), 4);
     buf[4] = '-';
-    put(5, tm.tm_mon + 1, 2);
+    put(5, p.month, 2);
     buf[7] = '-';
-    put(8, tm.tm_mday, 2);
+    put(8, p.day, 2);
     buf[10] = 'T';
-    put(11, tm.tm_hour, 2);
+    put(11, p.hour, 2);
     buf[13] = ':';
-    put(14, tm.tm_min, 2);
+    put(14, p.minute, 2);
     buf[16] = ':';
-    put(17, tm.tm_sec, 2);
+    put(17, p.second, 2);
     buf[19] = '.';
-    put(20, ms, 3);
+    put(20, p.ms, 3);
     buf[23] = 'Z';
-    return std::string(buf, 24);
+    out.append(buf, sizeof buf);
+}
+
+std::string formatRfc3339(Millis t)
+{
+    std::string out;
+    appendRfc3339(out, t);
+    return out;
 }
 
 std::string formatCompactUtc(Millis t)
 {
-    int ms = 0;
-    std::tm tm = utcParts(t, ms);
+    const UtcParts p = utcParts(t);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(buf, sizeof buf, "%04lld%02d%02dT%02d%02d%02dZ", static_cast<long long>(p.year), p.month, p.day,
+                  p.hour, p.minute, p.second);
     return buf;
 }
 

@@ -17,7 +17,7 @@ std::string toString(ExportStatus s)
     throw std::invalid_argument("unknown export status");
 }
 
-ExportStatus statusFromString(const std::string& s)
+ExportStatus statusFromString(std::string_view s)
 {
     if (s == "queued") return ExportStatus::Queued;
     if (s == "running") return ExportStatus::Running;
@@ -25,14 +25,57 @@ ExportStatus statusFromString(const std::string& s)
     if (s == "expired") return ExportStatus::Expired;
     if (s == "deleted") return ExportStatus::Deleted;
     if (s == "failed") return ExportStatus::Failed;
-    throw std::invalid_argument("unknown export status: " + s);
+    throw std::invalid_argument("unknown export status: " + std::string(s));
 }
 
-ExportStatus ExportRecord::effectiveStatus(Millis now) const
+namespace {
+
+ExportStatus effective(ExportStatus status, const std::optional<Millis>& expiresAt, Millis now)
 {
     if (status == ExportStatus::Ready && expiresAt && now >= *expiresAt)
         return ExportStatus::Expired;
     return status;
+}
+
+} // namespace
+
+ExportStatus ExportRecord::effectiveStatus(Millis now) const
+{
+    return effective(status, expiresAt, now);
+}
+
+ExportStatus ExportView::effectiveStatus(Millis now) const
+{
+    return effective(status, expiresAt, now);
+}
+
+ExportView ExportRecord::view() const
+{
+    ExportView v;
+    v.id = id;
+    v.status = status;
+    v.dataset = dataset;
+    v.format = format;
+    v.filtersJson = filtersJson;
+    v.retentionSeconds = retentionSeconds;
+    v.createdAt = createdAt;
+    v.startedAt = startedAt;
+    v.readyAt = readyAt;
+    v.expiresAt = expiresAt;
+    v.fileDeletedAt = fileDeletedAt;
+    v.deletedAt = deletedAt;
+    v.failedAt = failedAt;
+    v.rowsWritten = rowsWritten;
+    v.rowsTotal = rowsTotal;
+    v.fileName = file.name;
+    v.fileSizeBytes = file.sizeBytes;
+    v.fileRows = file.rows;
+    v.fileContentType = file.contentType;
+    v.fileSha256 = file.sha256;
+    v.errorCode = errorCode;
+    v.errorMessage = errorMessage;
+    v.downloadCount = downloadCount;
+    return v;
 }
 
 } // namespace exportd::cleanup

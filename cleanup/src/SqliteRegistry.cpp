@@ -148,6 +148,12 @@ std::string columnText(sqlite3_stmt* st, int col)
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string();
 }
 
+std::string_view columnView(sqlite3_stmt* st, int col)
+{
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string_view();
+}
+
 std::optional<std::int64_t> columnOptInteger(sqlite3_stmt* st, int col)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL) return std::nullopt;
@@ -188,6 +194,37 @@ ExportRecord rowToRecord(sqlite3_stmt* st)
     r.instanceId = columnText(st, 27);
     r.scheduledBy = columnText(st, 28);
     return r;
+}
+
+// The client's fields of the row, borrowed from SQLite's buffers (valid until
+// the next step): a list is rendered without copying any column.
+ExportView rowToView(sqlite3_stmt* st)
+{
+    ExportView v;
+    v.id = columnView(st, 0);
+    v.status = statusFromString(columnView(st, 5));
+    v.dataset = columnView(st, 6);
+    v.format = columnView(st, 7);
+    v.filtersJson = columnView(st, 8);
+    v.retentionSeconds = sqlite3_column_int64(st, 9);
+    v.createdAt = sqlite3_column_int64(st, 10);
+    v.startedAt = columnOptInteger(st, 11);
+    v.readyAt = columnOptInteger(st, 12);
+    v.expiresAt = columnOptInteger(st, 13);
+    v.fileDeletedAt = columnOptInteger(st, 14);
+    v.deletedAt = columnOptInteger(st, 15);
+    v.failedAt = columnOptInteger(st, 16);
+    v.rowsWritten = sqlite3_column_int64(st, 17);
+    v.rowsTotal = columnOptInteger(st, 18);
+    v.fileName = columnView(st, 19);
+    v.fileSizeBytes = sqlite3_column_int64(st, 20);
+    v.fileRows = sqlite3_column_int64(st, 21);
+    v.fileContentType = columnView(st, 22);
+    v.fileSha256 = columnView(st, 23);
+    v.errorCode = columnView(st, 24);
+    v.errorMessage = columnView(st, 25);
+    v.downloadCount = sqlite3_column_int64(st, 26);
+    return v;
 }
 
 Poco::Nullable<Poco::Int64> nullable(const std::optional<std::int64_t>& v)
@@ -496,6 +533,19 @@ std::vector<ExportRecord> SqliteRegistry::listByListKey(const std::string& listK
         if (rc != SQLITE_DONE) throwSqlite(handle(s), rc, "listByListKey");
     });
     return found;
+}
+
+void SqliteRegistry::visitList(const std::string& listKey, int limit, ListVisitor& visitor)
+{
+    run("visitList", [&](Session& s) {
+        visitor.restart();
+        Cursor c{prepared(s, QUERY_LIST)};
+        sqlite3_bind_text(c.st, 1, listKey.data(), static_cast<int>(listKey.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(c.st, 2, limit > 0 ? limit : -1);
+        int rc;
+        while ((rc = sqlite3_step(c.st)) == SQLITE_ROW) visitor.record(rowToView(c.st));
+        if (rc != SQLITE_DONE) throwSqlite(handle(s), rc, "visitList");
+    });
 }
 
 template <class... Args>

@@ -37,6 +37,7 @@ public:
     CreateResult create(const ExportRecord& rec, int maxActivePerLimitKey) override;
     std::optional<ExportRecord> find(const std::string& id) override;
     std::vector<ExportRecord> listByListKey(const std::string& listKey, int limit) override;
+    void visitList(const std::string& listKey, int limit, ListVisitor& visitor) override;
 
     bool markRunning(const std::string& id, const std::string& instanceId, Millis at) override;
     bool updateProgress(const std::string& id, std::int64_t rowsWritten,

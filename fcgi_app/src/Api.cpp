@@ -25,6 +25,7 @@ namespace exportd {
 
 using cleanup::ExportRecord;
 using cleanup::ExportStatus;
+using cleanup::ExportView;
 using cleanup::Millis;
 
 const char* const SESSION_COOKIE = "exportd_session";
@@ -49,22 +50,19 @@ Json::Value parseJsonText(const std::string& text)
 
 // A JSON string as jsoncpp writes it with emitUTF8: the escapes it uses, every
 // other byte as is.
-void appendQuotedJson(std::string& out, const std::string& value)
+void appendQuotedJson(std::string& out, std::string_view value)
 {
     static const char HEX[] = "0123456789abcdef";
     out += '"';
-    bool plain = true;
-    for (char c : value)
-        if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
-            plain = false;
-            break;
-        }
-    if (plain) { // the usual case: ids, times, names
-        out += value;
-        out += '"';
-        return;
-    }
-    for (char c : value) {
+    // Runs of plain characters (the usual case: ids, times, names) are
+    // appended whole; only the characters JSON escapes are written one by one.
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        out.append(value.data() + run, i - run);
+        run = i + 1;
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -74,15 +72,12 @@ void appendQuotedJson(std::string& out, const std::string& value)
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
         default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                out += "\\u00";
-                out += HEX[static_cast<unsigned char>(c) >> 4];
-                out += HEX[c & 0xF];
-            } else {
-                out += c;
-            }
+            out += "\\u00";
+            out += HEX[c >> 4];
+            out += HEX[c & 0xF];
         }
     }
+    out.append(value.data() + run, value.size() - run);
     out += '"';
 }
 
@@ -296,11 +291,11 @@ std::string Api::exportText(const ExportRecord& r, Millis now)
 {
     std::string o;
     o.reserve(640 + r.filtersJson.size());
-    appendExportText(o, r, now);
+    appendExportText(o, r.view(), now);
     return o;
 }
 
-void Api::appendExportText(std::string& o, const ExportRecord& r, Millis now)
+void Api::appendExportText(std::string& o, const ExportView& r, Millis now)
 {
     const ExportStatus status = r.effectiveStatus(now);
     const bool queued = status == ExportStatus::Queued, running = status == ExportStatus::Running;
@@ -312,12 +307,15 @@ void Api::appendExportText(std::string& o, const ExportRecord& r, Millis now)
         o += name;
         o += "\":";
     };
-    auto text = [&o](const std::string& value) { appendQuotedJson(o, value); };
+    auto text = [&o](std::string_view value) { appendQuotedJson(o, value); };
     auto time = [&o](const std::optional<Millis>& t) {
-        if (t)
-            appendQuotedJson(o, cleanup::formatRfc3339(*t));
-        else
+        if (t) {
+            o += '"';
+            cleanup::appendRfc3339(o, *t);
+            o += '"';
+        } else {
             o += "null";
+        }
     };
     auto integer = [&o](std::int64_t n) { o += std::to_string(n); };
     o += '{';
@@ -343,25 +341,25 @@ void Api::appendExportText(std::string& o, const ExportRecord& r, Millis now)
         key("failed_at"), time(r.failedAt);
     if (ready) {
         key("file");
-        o += "{\"content_type\":", text(r.file.contentType);
-        o += ",\"name\":", text(r.file.name);
-        o += ",\"rows\":", integer(r.file.rows);
-        o += ",\"sha256\":", text(r.file.sha256);
-        o += ",\"size_bytes\":", integer(r.file.sizeBytes);
+        o += "{\"content_type\":", text(r.fileContentType);
+        o += ",\"name\":", text(r.fileName);
+        o += ",\"rows\":", integer(r.fileRows);
+        o += ",\"sha256\":", text(r.fileSha256);
+        o += ",\"size_bytes\":", integer(r.fileSizeBytes);
         o += '}';
     }
     if (expired || deleted)
         key("file_deleted_at"), time(r.fileDeletedAt);
     // Stored as the compact text of the validated filters (startExport).
-    key("filters"), o += r.filtersJson.empty() ? "{}" : r.filtersJson;
+    key("filters"), o += r.filtersJson.empty() ? std::string_view("{}") : r.filtersJson;
     key("format"), text(r.format);
     key("id"), text(r.id);
-    const std::string self = "/api/exports/" + r.id;
+    // Ids are of the id alphabet (SPEC 2.4), so the links need no escaping
+    // beyond the id's own.
     key("links");
-    o += "{\"download\":", text(self + "/download");
-    o += ",\"regenerate\":", text(self + "/regenerate");
-    o += ",\"self\":", text(self);
-    o += '}';
+    o += "{\"download\":\"/api/exports/", o += r.id, o += "/download\"";
+    o += ",\"regenerate\":\"/api/exports/", o += r.id, o += "/regenerate\"";
+    o += ",\"self\":\"/api/exports/", o += r.id, o += "\"}";
     if (expired || deleted)
         key("message"), o += '"', o += expired ? EXPIRED_SENTENCE : DELETED_SENTENCE, o += '"';
     if (queued || running) {
@@ -525,13 +523,21 @@ Response Api::listExports(const Request& request, const Identity& who)
     if (!who.newCookie.empty() && !_config.requireIdentity) {
         // A browser without a session cookie has made nothing yet.
     } else {
-        bool first = true;
-        for (const auto& record : _registry.listByListKey(who.listKey, limit)) {
-            if (!first)
-                body += ',';
-            first = false;
-            appendExportText(body, record, now);
-        }
+        // Each row is written straight from the registry's read of it.
+        struct Writer : cleanup::ListVisitor {
+            std::string& body;
+            const std::size_t start;
+            const Millis now;
+            Writer(std::string& b, Millis n) : body(b), start(b.size()), now(n) {}
+            void restart() override { body.resize(start); }
+            void record(const ExportView& view) override
+            {
+                if (body.size() > start)
+                    body += ',';
+                appendExportText(body, view, now);
+            }
+        } writer(body, now);
+        _registry.visitList(who.listKey, limit, writer);
     }
     body += "]}";
     return jsonTextResponse(200, std::move(body));

@@ -59,7 +59,7 @@ public:
     /// The export object of SPEC 2.4 at `now`, as compact JSON text.
     static std::string exportText(const cleanup::ExportRecord& record, cleanup::Millis now);
     /// The same, appended to `out`.
-    static void appendExportText(std::string& out, const cleanup::ExportRecord& record, cleanup::Millis now);
+    static void appendExportText(std::string& out, const cleanup::ExportView& record, cleanup::Millis now);
 
 private:
     Identity resolveIdentity(const Request& request) const;

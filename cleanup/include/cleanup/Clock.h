@@ -39,6 +39,8 @@ private:
 
 /// RFC 3339 UTC with milliseconds and a Z: "2026-11-29T11:46:25.123Z".
 std::string formatRfc3339(Millis t);
+/// formatRfc3339() appended to `out`.
+void appendRfc3339(std::string& out, Millis t);
 
 /// Compact UTC stamp for file names: "20261129T114625Z".
 std::string formatCompactUtc(Millis t);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace exportd::cleanup {
 
@@ -15,7 +16,7 @@ enum class ExportStatus { Queued, Running, Ready, Expired, Deleted, Failed };
 
 std::string toString(ExportStatus s);
 /// Throws std::invalid_argument for an unknown name.
-ExportStatus statusFromString(const std::string& s);
+ExportStatus statusFromString(std::string_view s);
 
 /// What a finished file looks like (SPEC 2.4 `file`).
 struct FileInfo {
@@ -25,6 +26,8 @@ struct FileInfo {
     std::string contentType;
     std::string sha256;        ///< lower-case hex
 };
+
+struct ExportView;
 
 /// One export as the registry stores it. A plain value: copy freely.
 struct ExportRecord {
@@ -55,6 +58,41 @@ struct ExportRecord {
     std::string scheduledBy;   ///< process whose timer deletes the file (ready)
 
     /// The status a client sees at `now`: Ready becomes Expired from expires_at on.
+    ExportStatus effectiveStatus(Millis now) const;
+
+    /// The fields a client sees, borrowed from this record (valid while it lives).
+    ExportView view() const;
+};
+
+/// What a client sees of an export (SPEC 2.4), borrowed, not owned: from an
+/// ExportRecord, or straight from a registry row while the registry reads it
+/// (Registry::visitList), so rendering a list copies no column twice.
+struct ExportView {
+    std::string_view id;
+    ExportStatus status = ExportStatus::Queued;
+    std::string_view dataset;
+    std::string_view format;
+    std::string_view filtersJson;
+    std::int64_t retentionSeconds = 0;
+    Millis createdAt = 0;
+    std::optional<Millis> startedAt;
+    std::optional<Millis> readyAt;
+    std::optional<Millis> expiresAt;
+    std::optional<Millis> fileDeletedAt;
+    std::optional<Millis> deletedAt;
+    std::optional<Millis> failedAt;
+    std::int64_t rowsWritten = 0;
+    std::optional<std::int64_t> rowsTotal;
+    std::string_view fileName;
+    std::int64_t fileSizeBytes = 0;
+    std::int64_t fileRows = 0;
+    std::string_view fileContentType;
+    std::string_view fileSha256;
+    std::string_view errorCode;
+    std::string_view errorMessage;
+    std::int64_t downloadCount = 0;
+
+    /// As ExportRecord::effectiveStatus.
     ExportStatus effectiveStatus(Millis now) const;
 };
 

@@ -18,6 +18,17 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Receives the records of a list one by one (Registry::visitList).
+class ListVisitor {
+public:
+    virtual ~ListVisitor() = default;
+    /// Called before the first record, and again if the registry has to read
+    /// the list anew (a busy retry): forget what the records before it gave.
+    virtual void restart() = 0;
+    /// One record; the view's text is valid only during this call.
+    virtual void record(const ExportView& view) = 0;
+};
+
 enum class CreateOutcome {
     Created,   ///< the record was inserted
     Existing,  ///< an equal request (same limitKey and requestKey) is queued or running: returned instead
@@ -48,6 +59,10 @@ public:
 
     /// Newest first (created_at descending, then id).
     virtual std::vector<ExportRecord> listByListKey(const std::string& listKey, int limit) = 0;
+
+    /// The same records in the same order, handed to `visitor` as they are read
+    /// instead of copied into ExportRecords (the page's list is a hot path).
+    virtual void visitList(const std::string& listKey, int limit, ListVisitor& visitor) = 0;
 
     // --- job transitions -------------------------------------------------
     /// queued -> running (sets started_at, instance_id).

@@ -20,6 +20,7 @@ class RegistryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCreateBeyondLimitIsTooManyAndInsertsNothing);
     CPPUNIT_TEST(testCreateAfterJobFinishedCountsNoMore);
     CPPUNIT_TEST(testListByListKeyIsNewestFirstAndLimited);
+    CPPUNIT_TEST(testVisitListSeesWhatListByListKeyReturns);
     CPPUNIT_TEST(testMarkRunningAppliesOnlyToQueued);
     CPPUNIT_TEST(testUpdateProgressAppliesOnlyWhileRunning);
     CPPUNIT_TEST(testMarkReadyAppliesOnlyToRunning);
@@ -146,6 +147,73 @@ public:
         CPPUNIT_ASSERT_EQUAL(testId("l3"), list[1].id);
         CPPUNIT_ASSERT_EQUAL(testId("l2"), list[2].id);
         CPPUNIT_ASSERT_EQUAL(std::size_t(5), _reg->listByListKey("alice", 50).size());
+    }
+
+    // visitList hands over, row by row, the same records listByListKey copies:
+    // same order, same limit, every field a client sees.
+    void testVisitListSeesWhatListByListKeyReturns()
+    {
+        for (int i = 0; i < 4; ++i)
+            _reg->create(queuedRecord(testId("v" + std::to_string(i)), T0 + i), 0);
+        _reg->create(queuedRecord(testId("vbob"), T0 + 10, "bob"), 0);
+        CPPUNIT_ASSERT(_reg->markRunning(testId("v1"), "instance-a", T0 + 5));
+        CPPUNIT_ASSERT(_reg->updateProgress(testId("v1"), 7, 70));
+        CPPUNIT_ASSERT(_reg->markRunning(testId("v2"), "instance-a", T0 + 5));
+        CPPUNIT_ASSERT(_reg->markReady(testId("v2"), sampleFile(testId("v2")), T0 + 6, T0 + 1006, "instance-a"));
+        CPPUNIT_ASSERT(_reg->markFailed(testId("v3"), "disk_full", "full \"disk\"", T0 + 7));
+        struct Collect : ListVisitor {
+            int restarts = 0;
+            std::vector<ExportRecord> seen;
+            void restart() override { ++restarts, seen.clear(); }
+            void record(const ExportView& v) override
+            {
+                ExportRecord r;
+                r.id = v.id, r.status = v.status, r.dataset = v.dataset, r.format = v.format;
+                r.filtersJson = v.filtersJson, r.retentionSeconds = v.retentionSeconds, r.createdAt = v.createdAt;
+                r.startedAt = v.startedAt, r.readyAt = v.readyAt, r.expiresAt = v.expiresAt;
+                r.fileDeletedAt = v.fileDeletedAt, r.deletedAt = v.deletedAt, r.failedAt = v.failedAt;
+                r.rowsWritten = v.rowsWritten, r.rowsTotal = v.rowsTotal;
+                r.file = {std::string(v.fileName), v.fileSizeBytes, v.fileRows, std::string(v.fileContentType),
+                          std::string(v.fileSha256)};
+                r.errorCode = v.errorCode, r.errorMessage = v.errorMessage, r.downloadCount = v.downloadCount;
+                seen.push_back(r);
+            }
+        };
+        for (int limit : {3, 50}) {
+            Collect c;
+            _reg->visitList("alice", limit, c);
+            const auto want = _reg->listByListKey("alice", limit);
+            CPPUNIT_ASSERT_EQUAL(1, c.restarts);
+            CPPUNIT_ASSERT_EQUAL(want.size(), c.seen.size());
+            for (std::size_t i = 0; i < want.size(); ++i) {
+                const ExportRecord& w = want[i];
+                const ExportRecord& g = c.seen[i];
+                CPPUNIT_ASSERT_EQUAL(w.id, g.id);
+                CPPUNIT_ASSERT(w.status == g.status);
+                CPPUNIT_ASSERT_EQUAL(w.dataset + w.format + w.filtersJson, g.dataset + g.format + g.filtersJson);
+                CPPUNIT_ASSERT(w.createdAt == g.createdAt && w.startedAt == g.startedAt && w.readyAt == g.readyAt);
+                CPPUNIT_ASSERT(w.expiresAt == g.expiresAt && w.failedAt == g.failedAt && w.deletedAt == g.deletedAt);
+                CPPUNIT_ASSERT(w.rowsWritten == g.rowsWritten && w.rowsTotal == g.rowsTotal);
+                CPPUNIT_ASSERT_EQUAL(w.file.name + w.file.contentType + w.file.sha256,
+                                     g.file.name + g.file.contentType + g.file.sha256);
+                CPPUNIT_ASSERT(w.file.sizeBytes == g.file.sizeBytes && w.file.rows == g.file.rows);
+                CPPUNIT_ASSERT_EQUAL(w.errorCode + w.errorMessage, g.errorCode + g.errorMessage);
+                CPPUNIT_ASSERT_EQUAL(w.retentionSeconds, g.retentionSeconds);
+                CPPUNIT_ASSERT_EQUAL(w.downloadCount, g.downloadCount);
+            }
+        }
+        Collect c;
+        _reg->visitList("alice", 50, c);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), c.seen.size());
+        CPPUNIT_ASSERT_EQUAL(testId("v3"), c.seen[0].id);
+        CPPUNIT_ASSERT(c.seen[0].status == ExportStatus::Failed);
+        CPPUNIT_ASSERT_EQUAL(std::string("full \"disk\""), c.seen[0].errorMessage);
+        CPPUNIT_ASSERT(c.seen[1].status == ExportStatus::Ready);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(64), std::int64_t(c.seen[1].file.sha256.size()));
+        CPPUNIT_ASSERT(c.seen[2].rowsTotal == std::int64_t(70));
+        Collect none;
+        _reg->visitList("nobody", 50, none);
+        CPPUNIT_ASSERT(none.seen.empty());
     }
 
     void testMarkRunningAppliesOnlyToQueued()

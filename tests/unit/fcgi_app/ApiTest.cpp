@@ -47,7 +47,7 @@ ExportRecord record(ExportStatus status)
     r.expiresAt = T0 + 61000;
     r.file = {"orders-20261118T000000Z.csv", 1234, 1000, "text/csv; charset=utf-8", std::string(64, 'a')};
     r.errorCode = "disk_full";
-    r.errorMessage = "The disk is full: \"exports\"\n";
+    r.errorMessage = "The disk is full: \"exports\"\n\t\x01\x1f\\ end";
     r.deletedAt = T0 + 2000;
     r.downloadCount = 3;
     return r;
@@ -127,7 +127,7 @@ public:
         const Json::Value f = parse(Api::exportText(record(ExportStatus::Failed), T0 + 5000));
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), f["status"].asString());
         CPPUNIT_ASSERT_EQUAL(std::string("disk_full"), f["error"]["code"].asString());
-        CPPUNIT_ASSERT_EQUAL(std::string("The disk is full: \"exports\"\n"), f["error"]["message"].asString());
+        CPPUNIT_ASSERT_EQUAL(std::string("The disk is full: \"exports\"\n\t\x01\x1f\\ end"), f["error"]["message"].asString());
     }
 };
 
