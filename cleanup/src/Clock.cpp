@@ -1,5 +1,6 @@
 #include "cleanup/Clock.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -50,37 +51,40 @@ UtcParts utcParts(Millis t)
 
 } // namespace
 
-void appendRfc3339(std::string& out, Millis t)
+char* writeRfc3339(char* out, Millis t)
 {
     const UtcParts p = utcParts(t);
     if (p.year < 0 || p.year > 9999) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", static_cast<long long>(p.year),
-                      p.month, p.day, p.hour, p.minute, p.second, p.ms);
-        out += buf;
-        return;
+        const int n = std::snprintf(out, RFC3339_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                                    static_cast<long long>(p.year), p.month, p.day, p.hour, p.minute, p.second, p.ms);
+        return out + std::min(n, RFC3339_MAX - 1);
     }
     // Digits by hand: three of these per export object, and snprintf was a
     // visible share of a status poll's CPU (bench/RESULTS.md).
-    char buf[24];
-    auto put = [&buf](int at, int value, int width) {
-        for (int i = width - 1; i >= 0; --i, value /= 10) buf[at + i] = static_cast<char>('0' + value % 10);
+    auto put = [out](int at, int value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
     };
     put(0, static_cast<int>(p.year), 4);
-    buf[4] = '-';
+    out[4] = '-';
     put(5, p.month, 2);
-    buf[7] = '-';
+    out[7] = '-';
     put(8, p.day, 2);
-    buf[10] = 'T';
+    out[10] = 'T';
     put(11, p.hour, 2);
-    buf[13] = ':';
+    out[13] = ':';
     put(14, p.minute, 2);
-    buf[16] = ':';
+    out[16] = ':';
     put(17, p.second, 2);
-    buf[19] = '.';
+    out[19] = '.';
     put(20, p.ms, 3);
-    buf[23] = 'Z';
-    out.append(buf, sizeof buf);
+    out[23] = 'Z';
+    return out + 24;
+}
+
+void appendRfc3339(std::string& out, Millis t)
+{
+    char buf[RFC3339_MAX];
+    out.append(buf, writeRfc3339(buf, t));
 }
 
 std::string formatRfc3339(Millis t)

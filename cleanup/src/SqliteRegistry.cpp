@@ -107,10 +107,20 @@ const char* const INTERRUPTED_MESSAGE =
 // statement anew and converts every value through Dynamic::Var, which made a
 // status poll cost ~100 us of CPU (bench/RESULTS.md); a statement prepared once
 // per connection and read column by column costs a few.
-enum PreparedQuery { QUERY_FIND, QUERY_LIST, QUERY_COUNT };
+// Column order read by rowToView(): what a client sees, no more (SQLite
+// copies every text column it returns).
+const std::string VIEW_COLUMNS =
+    "id, status, dataset, format, filters_json, retention_seconds, created_at, started_at, ready_at,"
+    " expires_at, file_deleted_at, deleted_at, failed_at, rows_written, rows_total, file_name,"
+    " file_size_bytes, file_rows, file_content_type, file_sha256, error_code, error_message, download_count";
+
+const std::string LIST_WHERE = "WHERE list_key = ? ORDER BY created_at DESC, id LIMIT ?";
+
+enum PreparedQuery { QUERY_FIND, QUERY_LIST, QUERY_LIST_VIEW, QUERY_COUNT };
 const std::string PREPARED_SQL[QUERY_COUNT] = {
     SELECT_EXPORTS + "WHERE id = ?",
-    SELECT_EXPORTS + "WHERE list_key = ? ORDER BY created_at DESC, id LIMIT ?",
+    SELECT_EXPORTS + LIST_WHERE,
+    "SELECT " + VIEW_COLUMNS + " FROM exports " + LIST_WHERE,
 };
 
 const char* const MARK_FILE_DELETED_SQL =
@@ -142,88 +152,97 @@ struct Cursor {
     }
 };
 
-std::string columnText(sqlite3_stmt* st, int col)
-{
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string();
-}
+// A row's columns read through sqlite3_column_value() and the sqlite3_value_*
+// functions: every sqlite3_column_* call enters the connection's mutex and
+// checks its error state, and text needs two of them (text, bytes), a third of
+// reading a list's rows (callgrind). The values are "unprotected", which is
+// safe here: only the thread holding the pooled connection uses it.
+struct Row {
+    sqlite3_stmt* st;
 
-std::string_view columnView(sqlite3_stmt* st, int col)
-{
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
-    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string_view();
-}
-
-std::optional<std::int64_t> columnOptInteger(sqlite3_stmt* st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) return std::nullopt;
-    return sqlite3_column_int64(st, col);
-}
+    std::string_view view(int col) const
+    {
+        sqlite3_value* v = sqlite3_column_value(st, col);
+        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(v));
+        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(v))) : std::string_view();
+    }
+    std::string text(int col) const { return std::string(view(col)); }
+    std::int64_t integer(int col) const { return sqlite3_value_int64(sqlite3_column_value(st, col)); }
+    std::optional<std::int64_t> optInteger(int col) const
+    {
+        sqlite3_value* v = sqlite3_column_value(st, col);
+        if (sqlite3_value_type(v) == SQLITE_NULL) return std::nullopt;
+        return sqlite3_value_int64(v);
+    }
+};
 
 // The C API twin of toRecord(), same column order (COLUMNS).
 ExportRecord rowToRecord(sqlite3_stmt* st)
 {
+    const Row row{st};
     ExportRecord r;
-    r.id = columnText(st, 0);
-    r.ownerKey = columnText(st, 1);
-    r.listKey = columnText(st, 2);
-    r.limitKey = columnText(st, 3);
-    r.requestKey = columnText(st, 4);
-    r.status = statusFromString(columnText(st, 5));
-    r.dataset = columnText(st, 6);
-    r.format = columnText(st, 7);
-    r.filtersJson = columnText(st, 8);
-    r.retentionSeconds = sqlite3_column_int64(st, 9);
-    r.createdAt = sqlite3_column_int64(st, 10);
-    r.startedAt = columnOptInteger(st, 11);
-    r.readyAt = columnOptInteger(st, 12);
-    r.expiresAt = columnOptInteger(st, 13);
-    r.fileDeletedAt = columnOptInteger(st, 14);
-    r.deletedAt = columnOptInteger(st, 15);
-    r.failedAt = columnOptInteger(st, 16);
-    r.rowsWritten = sqlite3_column_int64(st, 17);
-    r.rowsTotal = columnOptInteger(st, 18);
-    r.file.name = columnText(st, 19);
-    r.file.sizeBytes = sqlite3_column_int64(st, 20);
-    r.file.rows = sqlite3_column_int64(st, 21);
-    r.file.contentType = columnText(st, 22);
-    r.file.sha256 = columnText(st, 23);
-    r.errorCode = columnText(st, 24);
-    r.errorMessage = columnText(st, 25);
-    r.downloadCount = sqlite3_column_int64(st, 26);
-    r.instanceId = columnText(st, 27);
-    r.scheduledBy = columnText(st, 28);
+    r.id = row.text(0);
+    r.ownerKey = row.text(1);
+    r.listKey = row.text(2);
+    r.limitKey = row.text(3);
+    r.requestKey = row.text(4);
+    r.status = statusFromString(row.text(5));
+    r.dataset = row.text(6);
+    r.format = row.text(7);
+    r.filtersJson = row.text(8);
+    r.retentionSeconds = row.integer(9);
+    r.createdAt = row.integer(10);
+    r.startedAt = row.optInteger(11);
+    r.readyAt = row.optInteger(12);
+    r.expiresAt = row.optInteger(13);
+    r.fileDeletedAt = row.optInteger(14);
+    r.deletedAt = row.optInteger(15);
+    r.failedAt = row.optInteger(16);
+    r.rowsWritten = row.integer(17);
+    r.rowsTotal = row.optInteger(18);
+    r.file.name = row.text(19);
+    r.file.sizeBytes = row.integer(20);
+    r.file.rows = row.integer(21);
+    r.file.contentType = row.text(22);
+    r.file.sha256 = row.text(23);
+    r.errorCode = row.text(24);
+    r.errorMessage = row.text(25);
+    r.downloadCount = row.integer(26);
+    r.instanceId = row.text(27);
+    r.scheduledBy = row.text(28);
     return r;
 }
 
-// The client's fields of the row, borrowed from SQLite's buffers (valid until
-// the next step): a list is rendered without copying any column.
+// The client's fields of a QUERY_LIST_VIEW row (VIEW_COLUMNS), borrowed from
+// SQLite's buffers (valid until the next step): a list is rendered without
+// copying any column.
 ExportView rowToView(sqlite3_stmt* st)
 {
+    const Row row{st};
     ExportView v;
-    v.id = columnView(st, 0);
-    v.status = statusFromString(columnView(st, 5));
-    v.dataset = columnView(st, 6);
-    v.format = columnView(st, 7);
-    v.filtersJson = columnView(st, 8);
-    v.retentionSeconds = sqlite3_column_int64(st, 9);
-    v.createdAt = sqlite3_column_int64(st, 10);
-    v.startedAt = columnOptInteger(st, 11);
-    v.readyAt = columnOptInteger(st, 12);
-    v.expiresAt = columnOptInteger(st, 13);
-    v.fileDeletedAt = columnOptInteger(st, 14);
-    v.deletedAt = columnOptInteger(st, 15);
-    v.failedAt = columnOptInteger(st, 16);
-    v.rowsWritten = sqlite3_column_int64(st, 17);
-    v.rowsTotal = columnOptInteger(st, 18);
-    v.fileName = columnView(st, 19);
-    v.fileSizeBytes = sqlite3_column_int64(st, 20);
-    v.fileRows = sqlite3_column_int64(st, 21);
-    v.fileContentType = columnView(st, 22);
-    v.fileSha256 = columnView(st, 23);
-    v.errorCode = columnView(st, 24);
-    v.errorMessage = columnView(st, 25);
-    v.downloadCount = sqlite3_column_int64(st, 26);
+    v.id = row.view(0);
+    v.status = statusFromString(row.view(1));
+    v.dataset = row.view(2);
+    v.format = row.view(3);
+    v.filtersJson = row.view(4);
+    v.retentionSeconds = row.integer(5);
+    v.createdAt = row.integer(6);
+    v.startedAt = row.optInteger(7);
+    v.readyAt = row.optInteger(8);
+    v.expiresAt = row.optInteger(9);
+    v.fileDeletedAt = row.optInteger(10);
+    v.deletedAt = row.optInteger(11);
+    v.failedAt = row.optInteger(12);
+    v.rowsWritten = row.integer(13);
+    v.rowsTotal = row.optInteger(14);
+    v.fileName = row.view(15);
+    v.fileSizeBytes = row.integer(16);
+    v.fileRows = row.integer(17);
+    v.fileContentType = row.view(18);
+    v.fileSha256 = row.view(19);
+    v.errorCode = row.view(20);
+    v.errorMessage = row.view(21);
+    v.downloadCount = row.integer(22);
     return v;
 }
 
@@ -334,24 +353,19 @@ SqliteRegistry::SqliteRegistry(std::string path)
     });
 }
 
-SqliteRegistry::~SqliteRegistry()
+SqliteRegistry::~SqliteRegistry() = default;
+
+SqliteRegistry::Connection::~Connection()
 {
-    // Statements must be finalized before their connections close.
-    for (auto& [db, statements] : _prepared)
-        for (sqlite3_stmt* st : statements) sqlite3_finalize(st);
+    // Statements must be finalized before their connection closes.
+    for (sqlite3_stmt* st : statements) sqlite3_finalize(st);
 }
 
-sqlite3_stmt* SqliteRegistry::prepared(Session& s, int query)
+sqlite3_stmt* SqliteRegistry::prepared(Connection& c, int query)
 {
-    sqlite3* db = handle(s);
-    std::vector<sqlite3_stmt*>* statements = nullptr;
-    {
-        std::lock_guard<std::mutex> lock(_preparedMutex);
-        statements = &_prepared[db];
-        if (statements->empty()) statements->resize(QUERY_COUNT, nullptr);
-    }
-    // Only the thread holding this connection touches its statements.
-    sqlite3_stmt*& st = (*statements)[static_cast<std::size_t>(query)];
+    sqlite3* db = handle(c);
+    if (c.statements.empty()) c.statements.resize(QUERY_COUNT, nullptr);
+    sqlite3_stmt*& st = c.statements[static_cast<std::size_t>(query)];
     if (!st) {
         const std::string& sql = PREPARED_SQL[query];
         const int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
@@ -383,7 +397,7 @@ std::unique_ptr<Session> SqliteRegistry::openSession()
     }
 }
 
-std::unique_ptr<Session> SqliteRegistry::acquire()
+std::unique_ptr<SqliteRegistry::Connection> SqliteRegistry::acquire()
 {
     std::unique_lock<std::mutex> lock(_poolMutex);
     _poolCond.wait(lock, [this] { return !_idle.empty() || _open < _maxSessions; });
@@ -395,7 +409,9 @@ std::unique_ptr<Session> SqliteRegistry::acquire()
     ++_open;
     lock.unlock();
     try {
-        return openSession();
+        auto c = std::make_unique<Connection>();
+        c->session = openSession();
+        return c;
     } catch (...) {
         lock.lock();
         --_open;
@@ -404,27 +420,27 @@ std::unique_ptr<Session> SqliteRegistry::acquire()
     }
 }
 
-void SqliteRegistry::release(std::unique_ptr<Session> session)
+void SqliteRegistry::release(std::unique_ptr<Connection> connection)
 {
     std::lock_guard<std::mutex> lock(_poolMutex);
-    _idle.push_back(std::move(session));
+    _idle.push_back(std::move(connection));
     _poolCond.notify_one();
 }
 
 void SqliteRegistry::run(const char* what, const Work& work)
 {
-    auto session = acquire();
+    auto connection = acquire();
     struct Return {
         SqliteRegistry& self;
-        std::unique_ptr<Session>& s;
-        ~Return() { self.release(std::move(s)); }
-    } giveBack{*this, session};
+        std::unique_ptr<Connection>& c;
+        ~Return() { self.release(std::move(c)); }
+    } giveBack{*this, connection};
 
     const auto deadline = std::chrono::steady_clock::now() + RETRY_LIMIT;
     auto backoff = std::chrono::milliseconds(2);
     for (;;) {
         try {
-            work(*session);
+            work(*connection);
             return;
         } catch (const Poco::Data::SQLite::DBLockedException& e) {
             if (std::chrono::steady_clock::now() + backoff > deadline)
@@ -442,13 +458,14 @@ void SqliteRegistry::run(const char* what, const Work& work)
 
 void SqliteRegistry::runImmediate(const char* what, const Work& work)
 {
-    run(what, [&](Session& s) {
+    run(what, [&](Connection& c) {
+        Session& s = c;
         // Poco's Session::begin() is a deferred BEGIN: its read-then-write fails at
         // once under WAL when another connection wrote meanwhile. IMMEDIATE takes
         // the write lock up front, through the busy handler.
         s << "BEGIN IMMEDIATE", now;
         try {
-            work(s);
+            work(c);
             s << "COMMIT", now;
         } catch (...) {
             try {
@@ -506,46 +523,51 @@ CreateResult SqliteRegistry::create(const ExportRecord& rec, int maxActivePerLim
 std::optional<ExportRecord> SqliteRegistry::find(const std::string& id)
 {
     std::optional<ExportRecord> found;
-    run("find", [&](Session& s) {
+    run("find", [&](Connection& conn) {
         found.reset();
-        Cursor c{prepared(s, QUERY_FIND)};
+        Cursor c{prepared(conn, QUERY_FIND)};
         sqlite3_bind_text(c.st, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
         const int rc = sqlite3_step(c.st);
         if (rc == SQLITE_ROW)
             found = rowToRecord(c.st);
         else if (rc != SQLITE_DONE)
-            throwSqlite(handle(s), rc, "find");
+            throwSqlite(handle(conn), rc, "find");
     });
     return found;
+}
+
+void SqliteRegistry::readList(const char* what, int query, const std::string& listKey, int limit,
+                              const std::function<void()>& restart, const std::function<void(sqlite3_stmt*)>& row)
+{
+    run(what, [&](Connection& conn) {
+        restart();
+        Cursor c{prepared(conn, query)};
+        sqlite3_bind_text(c.st, 1, listKey.data(), static_cast<int>(listKey.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(c.st, 2, limit > 0 ? limit : -1);
+        int rc;
+        while ((rc = sqlite3_step(c.st)) == SQLITE_ROW) row(c.st);
+        if (rc != SQLITE_DONE) throwSqlite(handle(conn), rc, what);
+    });
 }
 
 std::vector<ExportRecord> SqliteRegistry::listByListKey(const std::string& listKey, int limit)
 {
     std::vector<ExportRecord> found;
-    run("listByListKey", [&](Session& s) {
-        found.clear();
-        found.reserve(limit > 0 && limit <= 500 ? static_cast<std::size_t>(limit) : 16);
-        Cursor c{prepared(s, QUERY_LIST)};
-        sqlite3_bind_text(c.st, 1, listKey.data(), static_cast<int>(listKey.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(c.st, 2, limit > 0 ? limit : -1);
-        int rc;
-        while ((rc = sqlite3_step(c.st)) == SQLITE_ROW) found.push_back(rowToRecord(c.st));
-        if (rc != SQLITE_DONE) throwSqlite(handle(s), rc, "listByListKey");
-    });
+    readList(
+        "listByListKey", QUERY_LIST, listKey, limit,
+        [&] {
+            found.clear();
+            found.reserve(limit > 0 && limit <= 500 ? static_cast<std::size_t>(limit) : 16);
+        },
+        [&](sqlite3_stmt* st) { found.push_back(rowToRecord(st)); });
     return found;
 }
 
 void SqliteRegistry::visitList(const std::string& listKey, int limit, ListVisitor& visitor)
 {
-    run("visitList", [&](Session& s) {
-        visitor.restart();
-        Cursor c{prepared(s, QUERY_LIST)};
-        sqlite3_bind_text(c.st, 1, listKey.data(), static_cast<int>(listKey.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(c.st, 2, limit > 0 ? limit : -1);
-        int rc;
-        while ((rc = sqlite3_step(c.st)) == SQLITE_ROW) visitor.record(rowToView(c.st));
-        if (rc != SQLITE_DONE) throwSqlite(handle(s), rc, "visitList");
-    });
+    readList(
+        "visitList", QUERY_LIST_VIEW, listKey, limit, [&] { visitor.restart(); },
+        [&](sqlite3_stmt* st) { visitor.record(rowToView(st)); });
 }
 
 template <class... Args>

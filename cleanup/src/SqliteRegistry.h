@@ -67,11 +67,20 @@ public:
     std::optional<Millis> oldestOverdue(Millis now) override;
 
 private:
-    using Work = std::function<void(Poco::Data::Session&)>;
+    /// A pooled connection with the statements of the hot reads prepared on
+    /// it, kept until it closes; only the thread holding it uses them, so
+    /// finding them takes no lock.
+    struct Connection {
+        std::unique_ptr<Poco::Data::Session> session;
+        std::vector<sqlite3_stmt*> statements;
+        operator Poco::Data::Session&() { return *session; }
+        ~Connection();
+    };
+    using Work = std::function<void(Connection&)>;
 
     std::unique_ptr<Poco::Data::Session> openSession();
-    std::unique_ptr<Poco::Data::Session> acquire();
-    void release(std::unique_ptr<Poco::Data::Session> session);
+    std::unique_ptr<Connection> acquire();
+    void release(std::unique_ptr<Connection> connection);
     /// Runs `work` on a pooled session, retrying it while the database is busy.
     void run(const char* what, const Work& work);
     /// As run(), inside BEGIN IMMEDIATE ... COMMIT (rolled back on any error).
@@ -82,17 +91,19 @@ private:
 
     /// A statement of the hot reads, prepared once per pooled connection and kept
     /// until the registry closes; only the thread holding the connection uses it.
-    sqlite3_stmt* prepared(Poco::Data::Session& s, int query);
+    static sqlite3_stmt* prepared(Connection& c, int query);
+    /// Steps through a list's rows (`query`: QUERY_LIST or QUERY_LIST_VIEW),
+    /// calling `restart` before the first and again on a busy retry.
+    void readList(const char* what, int query, const std::string& listKey, int limit, const std::function<void()>& restart,
+                  const std::function<void(sqlite3_stmt*)>& row);
 
     std::string _path;
     bool _memory;
     std::size_t _maxSessions;
     std::mutex _poolMutex;
     std::condition_variable _poolCond;
-    std::vector<std::unique_ptr<Poco::Data::Session>> _idle;
+    std::vector<std::unique_ptr<Connection>> _idle;
     std::size_t _open = 0;
-    std::mutex _preparedMutex;
-    std::map<sqlite3*, std::vector<sqlite3_stmt*>> _prepared;
 };
 
 } // namespace exportd::cleanup

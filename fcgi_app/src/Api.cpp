@@ -1,6 +1,7 @@
 #include "Api.h"
 
 #include "ExportRequest.h"
+#include "JsonText.h"
 #include "RequestError.h"
 
 #include "cleanup/Sweeper.h"
@@ -46,39 +47,6 @@ Json::Value parseJsonText(const std::string& text)
     if (!reader->parse(text.data(), text.data() + text.size(), &value, &errors))
         return Json::Value(Json::objectValue);
     return value;
-}
-
-// A JSON string as jsoncpp writes it with emitUTF8: the escapes it uses, every
-// other byte as is.
-void appendQuotedJson(std::string& out, std::string_view value)
-{
-    static const char HEX[] = "0123456789abcdef";
-    out += '"';
-    // Runs of plain characters (the usual case: ids, times, names) are
-    // appended whole; only the characters JSON escapes are written one by one.
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        const auto c = static_cast<unsigned char>(value[i]);
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        out.append(value.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            out += "\\u00";
-            out += HEX[c >> 4];
-            out += HEX[c & 0xF];
-        }
-    }
-    out.append(value.data() + run, value.size() - run);
-    out += '"';
 }
 
 Response jsonTextResponse(int status, std::string text)
@@ -295,96 +263,92 @@ std::string Api::exportText(const ExportRecord& r, Millis now)
     return o;
 }
 
-void Api::appendExportText(std::string& o, const ExportView& r, Millis now)
+void Api::appendExportText(std::string& out, const ExportView& r, Millis now)
 {
     const ExportStatus status = r.effectiveStatus(now);
     const bool queued = status == ExportStatus::Queued, running = status == ExportStatus::Running;
     const bool ready = status == ExportStatus::Ready, expired = status == ExportStatus::Expired;
     const bool deleted = status == ExportStatus::Deleted, failed = status == ExportStatus::Failed;
-    const std::size_t start = o.size();
-    auto key = [&o, start](const char* name) {
-        o += o.size() > start + 1 ? ",\"" : "\"";
-        o += name;
-        o += "\":";
+    JsonTextWriter o(out, 1024 + r.filtersJson.size());
+    bool first = true;
+    auto key = [&o, &first](std::string_view name) {
+        o.raw(first ? std::string_view("\"") : std::string_view(",\""));
+        first = false;
+        o.raw(name);
+        o.raw("\":");
     };
-    auto text = [&o](std::string_view value) { appendQuotedJson(o, value); };
     auto time = [&o](const std::optional<Millis>& t) {
-        if (t) {
-            o += '"';
-            cleanup::appendRfc3339(o, *t);
-            o += '"';
-        } else {
-            o += "null";
-        }
+        if (t)
+            o.time(*t);
+        else
+            o.raw("null");
     };
-    auto integer = [&o](std::int64_t n) { o += std::to_string(n); };
-    o += '{';
-    key("created_at"), time(r.createdAt);
-    key("dataset"), text(r.dataset);
+    o.raw('{');
+    key("created_at"), o.time(r.createdAt);
+    key("dataset"), o.quoted(r.dataset);
     if (deleted)
         key("deleted_at"), time(r.deletedAt);
-    key("download_count"), integer(r.downloadCount);
+    key("download_count"), o.integer(r.downloadCount);
     if (failed) {
         key("error");
-        o += "{\"code\":", text(r.errorCode);
-        o += ",\"message\":", text(r.errorMessage);
-        o += '}';
+        o.raw("{\"code\":"), o.quoted(r.errorCode);
+        o.raw(",\"message\":"), o.quoted(r.errorMessage);
+        o.raw('}');
     }
     if (expired)
         key("expired_at"), time(r.expiresAt);
     if (ready || expired) {
         key("expires_at"), time(r.expiresAt);
         const Millis left = ready && r.expiresAt ? *r.expiresAt - now : 0;
-        key("expires_in_seconds"), integer(left > 0 ? left / 1000 : 0);
+        key("expires_in_seconds"), o.integer(left > 0 ? left / 1000 : 0);
     }
     if (failed)
         key("failed_at"), time(r.failedAt);
     if (ready) {
         key("file");
-        o += "{\"content_type\":", text(r.fileContentType);
-        o += ",\"name\":", text(r.fileName);
-        o += ",\"rows\":", integer(r.fileRows);
-        o += ",\"sha256\":", text(r.fileSha256);
-        o += ",\"size_bytes\":", integer(r.fileSizeBytes);
-        o += '}';
+        o.raw("{\"content_type\":"), o.quoted(r.fileContentType);
+        o.raw(",\"name\":"), o.quoted(r.fileName);
+        o.raw(",\"rows\":"), o.integer(r.fileRows);
+        o.raw(",\"sha256\":"), o.quoted(r.fileSha256);
+        o.raw(",\"size_bytes\":"), o.integer(r.fileSizeBytes);
+        o.raw('}');
     }
     if (expired || deleted)
         key("file_deleted_at"), time(r.fileDeletedAt);
     // Stored as the compact text of the validated filters (startExport).
-    key("filters"), o += r.filtersJson.empty() ? std::string_view("{}") : r.filtersJson;
-    key("format"), text(r.format);
-    key("id"), text(r.id);
-    // Ids are of the id alphabet (SPEC 2.4), so the links need no escaping
-    // beyond the id's own.
+    key("filters"), o.raw(r.filtersJson.empty() ? std::string_view("{}") : r.filtersJson);
+    key("format"), o.quoted(r.format);
+    key("id"), o.quoted(r.id);
+    // Ids are of the id alphabet (SPEC 2.4): the links need no escaping.
     key("links");
-    o += "{\"download\":\"/api/exports/", o += r.id, o += "/download\"";
-    o += ",\"regenerate\":\"/api/exports/", o += r.id, o += "/regenerate\"";
-    o += ",\"self\":\"/api/exports/", o += r.id, o += "\"}";
+    o.raw("{\"download\":\"/api/exports/"), o.raw(r.id), o.raw("/download\"");
+    o.raw(",\"regenerate\":\"/api/exports/"), o.raw(r.id), o.raw("/regenerate\"");
+    o.raw(",\"self\":\"/api/exports/"), o.raw(r.id), o.raw("\"}");
     if (expired || deleted)
-        key("message"), o += '"', o += expired ? EXPIRED_SENTENCE : DELETED_SENTENCE, o += '"';
+        key("message"), o.raw('"'), o.raw(expired ? EXPIRED_SENTENCE : DELETED_SENTENCE), o.raw('"');
     if (queued || running) {
         key("progress");
-        o += "{\"percent\":";
+        o.raw("{\"percent\":");
         if (r.rowsTotal && *r.rowsTotal > 0)
-            o += Json::valueToString(
-                std::min(100.0, std::floor(1000.0 * double(r.rowsWritten) / double(*r.rowsTotal)) / 10.0));
+            o.raw(Json::valueToString(
+                std::min(100.0, std::floor(1000.0 * double(r.rowsWritten) / double(*r.rowsTotal)) / 10.0)));
         else
-            o += r.rowsTotal ? "0.0" : "null";
-        o += ",\"rows_total\":";
+            o.raw(r.rowsTotal ? "0.0" : "null");
+        o.raw(",\"rows_total\":");
         if (r.rowsTotal)
-            integer(*r.rowsTotal);
+            o.integer(*r.rowsTotal);
         else
-            o += "null";
-        o += ",\"rows_written\":", integer(r.rowsWritten);
-        o += '}';
+            o.raw("null");
+        o.raw(",\"rows_written\":"), o.integer(r.rowsWritten);
+        o.raw('}');
     }
     if (ready || expired)
         key("ready_at"), time(r.readyAt);
-    key("retention_seconds"), integer(r.retentionSeconds);
+    key("retention_seconds"), o.integer(r.retentionSeconds);
     if (running)
         key("started_at"), time(r.startedAt);
-    key("status"), text(cleanup::toString(status));
-    o += '}';
+    key("status"), o.quoted(cleanup::toString(status));
+    o.raw('}');
 }
 
 Response Api::listDatasets(const Request&, const Identity& who)

@@ -2,9 +2,13 @@
 
 #include "CellText.h"
 
+#include "cleanup/Clock.h"
+
 #include <json/reader.h>
 #include <json/writer.h>
 
+#include <algorithm>
+#include <charconv>
 #include <memory>
 
 namespace exportd {
@@ -195,6 +199,100 @@ std::string compactJson(const Json::Value& value)
     builder["indentation"] = "";
     builder["emitUTF8"] = true;
     return Json::writeString(builder, value);
+}
+
+JsonTextWriter::JsonTextWriter(std::string& out, std::size_t expected) : _out(out)
+{
+    const std::size_t start = out.size();
+    out.resize(start + expected);
+    _p = &out[0] + start;
+    _end = &out[0] + out.size();
+}
+
+JsonTextWriter::~JsonTextWriter()
+{
+    _out.resize(static_cast<std::size_t>(_p - _out.data()));
+}
+
+void JsonTextWriter::grow(std::size_t n)
+{
+    const auto used = static_cast<std::size_t>(_p - _out.data());
+    _out.resize(std::max(2 * _out.size(), used + n));
+    _p = &_out[0] + used;
+    _end = &_out[0] + _out.size();
+}
+
+namespace {
+
+// Whether any of the 8 bytes of `w` needs escaping in a JSON string: below
+// 0x20, '"' or '\\' (the bit tricks of "Bit Twiddling Hacks": a byte below n,
+// a byte equal to n).
+bool anyToEscape(std::uint64_t w)
+{
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    auto zeroByte = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    return (((w - ones * 0x20) & ~w & highs) | zeroByte(w ^ (ones * '"')) | zeroByte(w ^ (ones * '\\'))) != 0;
+}
+
+bool toEscape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+} // namespace
+
+void JsonTextWriter::quoted(std::string_view text)
+{
+    static const char HEX[] = "0123456789abcdef";
+    room(6 * text.size() + 2); // every byte escaped as \u00XX, and the quotes
+    *_p++ = '"';
+    const char* in = text.data();
+    const char* const end = in + text.size();
+    while (in < end) {
+        // A run of plain bytes, 8 at a time while it lasts, copied whole.
+        const char* run = in;
+        for (std::uint64_t w; end - in >= 8; in += 8) {
+            std::memcpy(&w, in, 8);
+            if (anyToEscape(w))
+                break;
+        }
+        while (in < end && !toEscape(static_cast<unsigned char>(*in)))
+            ++in;
+        std::memcpy(_p, run, static_cast<std::size_t>(in - run));
+        _p += in - run;
+        if (in == end)
+            break;
+        const auto c = static_cast<unsigned char>(*in++);
+        *_p++ = '\\';
+        switch (c) {
+        case '"': *_p++ = '"'; break;
+        case '\\': *_p++ = '\\'; break;
+        case '\b': *_p++ = 'b'; break;
+        case '\f': *_p++ = 'f'; break;
+        case '\n': *_p++ = 'n'; break;
+        case '\r': *_p++ = 'r'; break;
+        case '\t': *_p++ = 't'; break;
+        default:
+            *_p++ = 'u', *_p++ = '0', *_p++ = '0';
+            *_p++ = HEX[c >> 4];
+            *_p++ = HEX[c & 0xF];
+        }
+    }
+    *_p++ = '"';
+}
+
+void JsonTextWriter::integer(std::int64_t n)
+{
+    room(20);
+    _p = std::to_chars(_p, _end, n).ptr;
+}
+
+void JsonTextWriter::time(std::int64_t epochMs)
+{
+    room(cleanup::RFC3339_MAX + 2);
+    *_p++ = '"';
+    _p = cleanup::writeRfc3339(_p, epochMs);
+    *_p++ = '"';
 }
 
 } // namespace exportd

@@ -41,6 +41,10 @@ private:
 std::string formatRfc3339(Millis t);
 /// formatRfc3339() appended to `out`.
 void appendRfc3339(std::string& out, Millis t);
+/// The most formatRfc3339() writes (24 chars from year 0 to 9999, more outside).
+constexpr int RFC3339_MAX = 48;
+/// formatRfc3339() written at `out` (room for RFC3339_MAX chars); returns its end.
+char* writeRfc3339(char* out, Millis t);
 
 /// Compact UTC stamp for file names: "20261129T114625Z".
 std::string formatCompactUtc(Millis t);
