@@ -11,6 +11,8 @@
 // object; writes each deletion's offset in the window and its lag (ms) to --lags.
 //
 //   cleanup_bench DIR [--files N] [--spread-ms MS] [--lead-ms MS] [--lags FILE] [--log info|warning]
+//                     [--unlink ring|timer]   (ring: as exportd, io_uring where the kernel has it;
+//                                             timer: each unlink on the timer thread, for comparison)
 
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Clock.h"
@@ -176,6 +178,23 @@ double ioPressure()
     return -1;
 }
 
+// Threads named like the kernel's io_uring workers of this process.
+int ringWorkers()
+{
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/task")) {
+        while (dirent* e = ::readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
+            std::string name;
+            std::getline(comm, name);
+            n += name.compare(0, 7, "iou-wrk") == 0;
+        }
+        ::closedir(d);
+    }
+    return n;
+}
+
 std::string threadNames()
 {
     std::string names;
@@ -271,7 +290,7 @@ int main(int argc, char** argv)
 {
     if (argc < 2) {
         std::cerr << "usage: cleanup_bench DIR [--files N] [--spread-ms MS] [--lead-ms MS] [--lags FILE]"
-                     " [--log info|warning]\n";
+                     " [--log info|warning] [--unlink ring|timer]\n";
         return 2;
     }
     const std::string dir = argv[1];
@@ -279,6 +298,7 @@ int main(int argc, char** argv)
     Millis spreadMs = 10000, leadMs = 5000;
     std::string lagsPath;
     bool quiet = false;
+    UnlinkMode unlinkMode = UnlinkMode::Auto;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--files") files = std::stoi(v);
@@ -286,6 +306,7 @@ int main(int argc, char** argv)
         else if (k == "--lead-ms") leadMs = std::stoll(v);
         else if (k == "--lags") lagsPath = v;
         else if (k == "--log") quiet = v == "warning";
+        else if (k == "--unlink") unlinkMode = v == "timer" ? UnlinkMode::OnTimerThread : UnlinkMode::Auto;
         else { std::cerr << "unknown option " << k << "\n"; return 2; }
     }
     // Logging as exportd sets it up (ExportdApp): information and up, formatted,
@@ -347,7 +368,7 @@ int main(int argc, char** argv)
     const long threadsWithoutScheduler = procStatus("Threads");
     const std::vector<long> tidsWithout = threadIds();
     Poco::Logger& logger = Poco::Logger::get("exportd.cleanup");
-    CleanupScheduler scheduler(registry, metrics, clock, exportsDir, logger);
+    CleanupScheduler scheduler(registry, metrics, clock, exportsDir, logger, unlinkMode);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const long threadsWithScheduler = procStatus("Threads");
     long timerTid = 0; // the scheduler's timer thread: the one its constructor started
@@ -397,8 +418,11 @@ int main(int argc, char** argv)
     const auto timer0 = schedStat(timerTid);
 
     const Millis deadline = start + spreadMs + 60000;
-    while (scheduler.pending() > 0 && clock.nowMs() < deadline)
+    int ringWorkersSeen = 0;
+    while (scheduler.pending() > 0 && clock.nowMs() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ringWorkersSeen = std::max(ringWorkersSeen, ringWorkers());
+    }
     const Millis finished = clock.nowMs();
     const double deletionCpuS = cpuSeconds() - cpu0;
     const auto timer1 = schedStat(timerTid);
@@ -408,6 +432,7 @@ int main(int argc, char** argv)
     const long hwm = procStatus("VmHWM");
     const long long sqliteAfter = sqlite3_memory_used();
     const long long sqlitePeak = sqlite3_memory_highwater(0);
+    const bool ringUsed = scheduler.unlinksThroughRing();
     sweeper.stop();
     scheduler.stop();
 
@@ -452,7 +477,8 @@ int main(int argc, char** argv)
                 " \"histogram_count\": %llu, \"late_start\": %s, \"deletion_cpu_s\": %.3f,"
                 " \"cpu_us_per_deletion\": %.1f, \"sqlite_before_kb\": %lld, \"sqlite_after_kb\": %lld,"
                 " \"sqlite_peak_kb\": %lld, \"timer_cpu_s\": %.3f, \"timer_runqueue_wait_s\": %.3f,"
-                " \"settle_s\": %.1f, \"io_pressure_at_start\": %.2f, \"io_pressure_at_end\": %.2f}\n",
+                " \"settle_s\": %.1f, \"io_pressure_at_start\": %.2f, \"io_pressure_at_end\": %.2f,"
+                " \"unlinks_through_ring\": %s, \"ring_workers_seen\": %d}\n",
                 files, lags.size(), left, static_cast<long long>(pendingInRegistry),
                 static_cast<long long>(early), setupS, scheduleMs, static_cast<long long>(spreadMs),
                 static_cast<long long>(finished - (start + spreadMs)), percentile(lags, 50),
@@ -463,6 +489,6 @@ int main(int argc, char** argv)
                 lateStart ? "true" : "false", deletionCpuS, files ? deletionCpuS * 1e6 / files : 0.0,
                 sqliteBefore / 1024, sqliteAfter / 1024, sqlitePeak / 1024,
                 (timer1.first - timer0.first) / 1e9, (timer1.second - timer0.second) / 1e9, settleS,
-                pressureAtStart, ioPressure());
+                pressureAtStart, ioPressure(), ringUsed ? "true" : "false", ringWorkersSeen);
     return lags.size() == static_cast<std::size_t>(files) && left == 0 && pendingInRegistry == 0 ? 0 : 1;
 }

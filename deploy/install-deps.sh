@@ -4,7 +4,7 @@
 #   install-deps.sh [--test]   (--test adds what the test suite needs)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libfcgi-dev libpoco-dev libjsoncpp-dev
-          libsqlite3-dev libxlsxwriter-dev libssl-dev nginx sqlite3 openssl ca-certificates)
+          libsqlite3-dev libxlsxwriter-dev liburing-dev libssl-dev nginx sqlite3 openssl ca-certificates)
 if [[ ${1:-} == --test ]]; then
   packages+=(libcppunit-dev python3 curl unzip spawn-fcgi clang libclang-rt-14-dev
              apache2-utils e2fsprogs procps psmisc strace systemd shellcheck util-linux)

@@ -1,12 +1,14 @@
 #include "cleanup/CleanupScheduler.h"
 
 #include "Deletion.h"
+#include "UnlinkRing.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Timestamp.h>
 #include <Poco/Util/TimerTask.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 
 namespace exportd::cleanup {
@@ -52,12 +54,31 @@ private:
     CleanupScheduler& _owner;
 };
 
+/// Collects the unlinks that have finished while any is in flight.
+class CleanupScheduler::ReapTask : public Poco::Util::TimerTask {
+public:
+    explicit ReapTask(CleanupScheduler& owner) : _owner(owner) {}
+    void run() override { _owner.reapTick(); }
+
+private:
+    CleanupScheduler& _owner;
+};
+
 CleanupScheduler::CleanupScheduler(Registry& registry, Metrics& metrics, const Clock& clock,
-                                   std::string exportsDir, Poco::Logger& logger)
+                                   std::string exportsDir, Poco::Logger& logger, UnlinkMode mode)
     : _registry(registry), _metrics(metrics), _clock(clock), _exportsDir(std::move(exportsDir)),
       _logger(logger)
 {
     declareDeletionMetrics(_metrics);
+    if (mode == UnlinkMode::Auto) {
+        std::string why;
+        _ring = UnlinkRing::open(RING_CAPACITY, RING_WORKERS, why);
+        if (_ring)
+            _logger.information("cleanup: files are unlinked through io_uring (up to "
+                                + std::to_string(RING_WORKERS) + " kernel workers)");
+        else
+            _logger.information("cleanup: io_uring unavailable (" + why + "); files are unlinked on the timer thread");
+    }
 }
 
 CleanupScheduler::~CleanupScheduler()
@@ -81,12 +102,82 @@ void CleanupScheduler::stop()
 {
     if (_stopped.exchange(true)) return;
     _timer.cancel(true);
+    // The timer thread is idle now: finish the unlinks it started.
+    while (_ring && _ring->inFlight() > 0) collectUnlinks(true);
     flush(); // files already unlinked are recorded now, not left to the next sweep
 }
 
 void CleanupScheduler::runDeletion(const std::string& id, Millis expiresAt, int attempt)
 {
     if (_stopped.load()) return;
+    if (_ring) {
+        collectUnlinks(false);
+        if (startUnlink(id, expiresAt, attempt)) return;
+    }
+    unlinkNow(id, expiresAt, attempt);
+}
+
+bool CleanupScheduler::startUnlink(const std::string& id, Millis expiresAt, int attempt)
+{
+    try {
+        // Room in the ring: when full, wait for the oldest unlinks to finish.
+        while (_ring->inFlight() >= _ring->capacity()) collectUnlinks(true);
+        const std::uint64_t tag = ++_nextTag;
+        InFlight& op = _inFlight[tag] = InFlight{id, _exportsDir + "/" + id, expiresAt, attempt};
+        if (!_ring->submit(op.path.c_str(), tag)) {
+            _inFlight.erase(tag);
+            return false; // unlinked on this thread instead
+        }
+        if (!_reapScheduled) {
+            _reapScheduled = true;
+            Poco::Timestamp at;
+            at += REAP_INTERVAL_MS * 1000;
+            _timer.schedule(new ReapTask(*this), at);
+        }
+        return true;
+    } catch (const std::exception& e) {
+        _logger.error("cleanup of " + id + ": io_uring: " + e.what());
+        return false;
+    }
+}
+
+void CleanupScheduler::collectUnlinks(bool wait)
+{
+    const auto results = _ring->reap(wait);
+    if (results.empty()) return;
+    const Millis now = _clock.nowMs();
+    for (const auto& r : results) {
+        auto it = _inFlight.find(r.tag);
+        if (it == _inFlight.end()) continue;
+        const InFlight op = std::move(it->second);
+        _inFlight.erase(it);
+        // A file already gone counts as deleted, as with unlink().
+        if (r.error == 0 || r.error == ENOENT)
+            record(op.id, op.expiresAt, now, op.attempt);
+        else
+            retry(op.id, op.expiresAt, op.attempt, std::string("unlink: ") + std::strerror(r.error));
+    }
+}
+
+void CleanupScheduler::reapTick()
+{
+    _reapScheduled = false;
+    if (_stopped.load()) return;
+    collectUnlinks(false);
+    if (_ring->inFlight() == 0) return;
+    try {
+        _reapScheduled = true;
+        Poco::Timestamp at;
+        at += REAP_INTERVAL_MS * 1000;
+        _timer.schedule(new ReapTask(*this), at);
+    } catch (const std::exception& e) {
+        _reapScheduled = false;
+        _logger.error("cleanup: cannot schedule the collection of unlinks: " + std::string(e.what()));
+    }
+}
+
+void CleanupScheduler::unlinkNow(const std::string& id, Millis expiresAt, int attempt)
+{
     std::string failure;
     try {
         const Unlinked file = unlinkExportFile(_exportsDir, id);
@@ -110,7 +201,9 @@ void CleanupScheduler::record(const std::string& id, Millis expiresAt, Millis de
     {
         std::lock_guard<std::mutex> lock(_doneMutex);
         _done.push_back({id, expiresAt, deletedAt, attempt});
-        if (_done.size() >= MAX_BATCH) {
+        if (_stopped.load()) {
+            // stop() records what is left once the timer is idle.
+        } else if (_done.size() >= MAX_BATCH) {
             flushNow = true;
         } else if (!_flushScheduled) {
             _flushScheduled = true;

@@ -20,13 +20,14 @@ mkdir -p "$out/obj" "$out/artifacts"
 
 # The sources parseExportRequest and buildQuery need, and nothing that touches
 # libfcgi, the registry or the disk.
-app_sources=(ExportRequest SqlBuilder Dataset DateTime JsonText CellText)
+app_sources=(fcgi_app/src/ExportRequest fcgi_app/src/SqlBuilder fcgi_app/src/Dataset fcgi_app/src/DateTime
+             fcgi_app/src/JsonText fcgi_app/src/CellText cleanup/src/Clock)
 cxxflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-          -I"$here/fcgi_app/src" $(pkg-config --cflags jsoncpp sqlite3))
+          -I"$here/fcgi_app/src" -I"$here/cleanup/include" $(pkg-config --cflags jsoncpp sqlite3))
 libs=($(pkg-config --libs jsoncpp sqlite3) -lPocoFoundation)
 
 # Rebuild an object when its source or any app header is newer.
-newest_header=$(ls -t "$here"/fcgi_app/src/*.h "$fuzz_dir"/*.h | head -1)
+newest_header=$(ls -t "$here"/fcgi_app/src/*.h "$here"/cleanup/include/cleanup/*.h "$fuzz_dir"/*.h | head -1)
 compile() { # source object extra-flags...
   local src=$1 obj=$2; shift 2
   if [[ ! -f $obj || $src -nt $obj || $newest_header -nt $obj || $0 -nt $obj ]]; then
@@ -37,8 +38,9 @@ compile() { # source object extra-flags...
 echo "fuzz: building into $out"
 objs=()
 for s in "${app_sources[@]}"; do
-  compile "$here/fcgi_app/src/$s.cpp" "$out/obj/$s.o" -fsanitize=fuzzer-no-link || exit 1
-  objs+=("$out/obj/$s.o")
+  o=$out/obj/$(basename "$s").o
+  compile "$here/$s.cpp" "$o" -fsanitize=fuzzer-no-link || exit 1
+  objs+=("$o")
 done
 for t in "${targets[@]}"; do
   compile "$fuzz_dir/fuzz_$t.cpp" "$out/obj/fuzz_$t.o" -fsanitize=fuzzer-no-link || exit 1

@@ -7,13 +7,27 @@
 #include <Poco/Util/Timer.h>
 
 #include <atomic>
+#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace Poco { class Logger; }
 
 namespace exportd::cleanup {
+
+class UnlinkRing;
+
+/// How the timer thread unlinks a file when its time comes.
+enum class UnlinkMode {
+    /// Through io_uring when the kernel allows it (the thread starts the unlink
+    /// and goes on; kernel workers wait for the disk), else as OnTimerThread.
+    Auto,
+    /// unlink() on the timer thread itself, one after the other.
+    OnTimerThread,
+};
 
 /// Deletes each export file at its expires_at, on ONE Poco::Util::Timer thread
 /// shared by every pending deletion (one small TimerTask each).
@@ -30,13 +44,21 @@ namespace exportd::cleanup {
 /// retried with backoff (100 ms doubling, capped at 5 s) until it succeeds or
 /// the scheduler stops. No exception ever leaves a task.
 ///
+/// With UnlinkMode::Auto the task starts the unlink through io_uring instead of
+/// waiting for it: on a filesystem mounted with `discard` each unlink waits
+/// for the disk, and one thread unlinking in turn fell behind 10,000 expiries a
+/// second (bench/RESULTS.md). Finished unlinks are collected by the same timer
+/// thread (at its next task, and every REAP_INTERVAL_MS while any is in flight)
+/// and recorded as above, so a deletion is still recorded only once the file is
+/// gone.
+///
 /// schedule() may be called from any thread. Lives as long as the application;
 /// the destructor cancels what is pending (the sweeper of the next start picks
 /// it up).
 class CleanupScheduler {
 public:
     CleanupScheduler(Registry& registry, Metrics& metrics, const Clock& clock,
-                     std::string exportsDir, Poco::Logger& logger);
+                     std::string exportsDir, Poco::Logger& logger, UnlinkMode mode = UnlinkMode::Auto);
     ~CleanupScheduler();
 
     CleanupScheduler(const CleanupScheduler&) = delete;
@@ -48,27 +70,47 @@ public:
     /// Deletions scheduled and not yet done (including ones being retried).
     std::int64_t pending() const { return _pending.load(); }
 
-    /// Cancels every pending task, records the deletions already done, and
-    /// stops the timer thread. Idempotent.
+    /// Cancels every pending task, waits for the unlinks already started,
+    /// records the deletions done, and stops the timer thread. Idempotent.
     void stop();
+
+    /// True when unlinks go through io_uring (UnlinkMode::Auto on a kernel that allows it).
+    bool unlinksThroughRing() const { return _ring != nullptr; }
 
     /// How long a done deletion may wait for its batch to be recorded.
     static constexpr Millis FLUSH_DELAY_MS = 20;
     /// A batch is recorded at once when it reaches this many deletions.
     static constexpr std::size_t MAX_BATCH = 1000;
+    /// Unlinks in flight at most, and the kernel workers that run them.
+    static constexpr unsigned RING_CAPACITY = 256;
+    static constexpr unsigned RING_WORKERS = 8;
+    /// How often finished unlinks are collected while any is in flight.
+    static constexpr Millis REAP_INTERVAL_MS = 1;
 
 private:
     class DeleteTask;
     class FlushTask;
+    class ReapTask;
     friend class DeleteTask;
     friend class FlushTask;
+    friend class ReapTask;
     struct Done {
         std::string id;
         Millis expiresAt;
         Millis deletedAt;
         int attempt;
     };
+    struct InFlight {
+        std::string id;
+        std::string path;
+        Millis expiresAt;
+        int attempt;
+    };
     void runDeletion(const std::string& id, Millis expiresAt, int attempt);
+    void unlinkNow(const std::string& id, Millis expiresAt, int attempt);
+    bool startUnlink(const std::string& id, Millis expiresAt, int attempt);
+    void collectUnlinks(bool wait);
+    void reapTick();
     void retry(const std::string& id, Millis expiresAt, int attempt, const std::string& failure);
     void record(const std::string& id, Millis expiresAt, Millis deletedAt, int attempt);
     void flush();
@@ -84,6 +126,11 @@ private:
     std::mutex _doneMutex;
     std::vector<Done> _done;       ///< unlinked, not yet recorded
     bool _flushScheduled = false;
+    // Timer thread only (and stop(), once the timer is idle):
+    std::unique_ptr<UnlinkRing> _ring;
+    std::unordered_map<std::uint64_t, InFlight> _inFlight;
+    std::uint64_t _nextTag = 0;
+    bool _reapScheduled = false;
 };
 
 } // namespace exportd::cleanup
