@@ -62,7 +62,7 @@ field() { sed -n "s/^ $1: //p" "$work/info"; }
 check "Package: exportd" test "$(field Package)" = exportd
 check "Version is the project's" grep -q "^project(exportd VERSION $(field Version) " "$here/CMakeLists.txt"
 check "Depends on adduser and sqlite3" bash -c "[[ '$(field Depends)' == *adduser* && '$(field Depends)' == *sqlite3* ]]"
-check "Depends has the shared libraries (dpkg-shlibdeps)" bash -c "[[ '$(field Depends)' == *libpoconet* && '$(field Depends)' == *libfcgi* ]]"
+check "Depends has the shared libraries (dpkg-shlibdeps)" bash -c "[[ '$(field Depends)' == *libpoconet* && '$(field Depends)' == *libfcgi* && '$(field Depends)' == *liburing* ]]"
 conffiles_match() {
   diff <(sort "$work/control/conffiles") \
        <(grep -E ' /etc/' "$work/contents" | grep -v '/$' | awk '{print $3}' | sort)
