@@ -223,7 +223,7 @@ void Sweeper::stop()
     _timer.cancel(true);
 }
 
-bool isWellFormedId(const std::string& name)
+bool isWellFormedId(std::string_view name)
 {
     if (name.size() < 22 || name.size() > 32) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {

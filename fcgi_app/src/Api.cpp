@@ -189,7 +189,8 @@ Response Api::handle(const Request& request)
     Identity who;
     try {
         who = resolveIdentity(request);
-        const bool isHealth = splitPath(request.path) == std::vector<std::string>{"api", "health"};
+        const auto segments = splitPath(request.path);
+        const bool isHealth = segments.size() == 2 && segments[0] == "api" && segments[1] == "health";
         if (_config.requireIdentity && who.user.empty() && !isHealth) {
             response = errorResponse(401, "unauthorized", "This service needs you to sign in.");
             response.setHeader("WWW-Authenticate", "Basic realm=\"exportd\"");
@@ -247,7 +248,7 @@ ExportRecord Api::findOwned(const std::string& id, const Identity& who)
     auto record = _registry.find(id);
     if (!record || record->ownerKey != who.ownerKey)
         throw RequestError(404, "not_found", "No export with this id exists for you.");
-    return *record;
+    return std::move(*record);
 }
 
 // The export object is written as text, not built as a Json::Value: a status

@@ -17,7 +17,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cctype>
+#include <string_view>
 #include <cstring>
 
 namespace exportd {
@@ -104,24 +107,36 @@ int bindTcp(const std::string& hostPort)
     return fd;
 }
 
-std::string lower(std::string s)
+bool equalsIgnoringCase(std::string_view a, std::string_view b)
 {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
 }
 
 void writeResponse(FCGX_Request& req, const Response& response)
 {
-    std::string head = "Status: " + std::to_string(response.status) + " " + reasonPhrase(response.status) + "\r\n";
-    bool hasLength = false;
+    std::string head;
+    head.reserve(256);
+    head += "Status: ";
+    head += std::to_string(response.status);
+    head += ' ';
+    head += reasonPhrase(response.status);
+    head += "\r\n";
+    bool hasLength = false, redirect = false;
     for (const auto& [name, value] : response.headers) {
-        head += name + ": " + value + "\r\n";
-        if (lower(name) == "content-length")
-            hasLength = true;
+        head += name;
+        head += ": ";
+        head += value;
+        head += "\r\n";
+        hasLength = hasLength || equalsIgnoringCase(name, "content-length");
+        redirect = redirect || (equalsIgnoringCase(name, "x-accel-redirect") && !value.empty());
     }
-    if (!hasLength && response.header("X-Accel-Redirect").empty())
-        head += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+    if (!hasLength && !redirect) {
+        head += "Content-Length: ";
+        head += std::to_string(response.body.size());
+        head += "\r\n";
+    }
     head += "\r\n";
     FCGX_PutStr(head.data(), static_cast<int>(head.size()), req.out);
     if (!response.body.empty())

@@ -6,9 +6,10 @@
 
 namespace exportd {
 
-std::vector<std::string> splitPath(const std::string& path)
+std::vector<std::string_view> splitPath(std::string_view path)
 {
-    std::vector<std::string> segments;
+    std::vector<std::string_view> segments;
+    segments.reserve(4);
     std::size_t pos = 0;
     while (pos < path.size()) {
         if (path[pos] == '/') {
@@ -16,23 +17,26 @@ std::vector<std::string> splitPath(const std::string& path)
             continue;
         }
         std::size_t end = path.find('/', pos);
-        if (end == std::string::npos)
+        if (end == std::string_view::npos)
             end = path.size();
         segments.push_back(path.substr(pos, end - pos));
         pos = end;
     }
     // A trailing slash is a different path ("/api/exports/" is not "/api/exports").
     if (path.size() > 1 && path.back() == '/')
-        segments.push_back("");
+        segments.push_back(std::string_view());
     return segments;
 }
 
 void Router::add(const std::string& method, const std::string& pattern, Handler handler)
 {
-    _routes.push_back(Route{method, splitPath(pattern), std::move(handler)});
+    std::vector<std::string> segments;
+    for (const auto segment : splitPath(pattern))
+        segments.emplace_back(segment);
+    _routes.push_back(Route{method, std::move(segments), std::move(handler)});
 }
 
-bool Router::match(const Route& route, const std::vector<std::string>& segments,
+bool Router::match(const Route& route, const std::vector<std::string_view>& segments,
                    std::vector<std::string>& args)
 {
     if (route.segments.size() != segments.size())
@@ -42,7 +46,7 @@ bool Router::match(const Route& route, const std::vector<std::string>& segments,
         if (route.segments[i] == "{id}") {
             if (!cleanup::isWellFormedId(segments[i]))
                 return false;
-            args.push_back(segments[i]);
+            args.emplace_back(segments[i]);
         } else if (route.segments[i] != segments[i]) {
             return false;
         }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace exportd {
@@ -29,11 +30,12 @@ private:
         std::vector<std::string> segments;
         Handler handler;
     };
-    static bool match(const Route& route, const std::vector<std::string>& segments,
+    static bool match(const Route& route, const std::vector<std::string_view>& segments,
                       std::vector<std::string>& args);
     std::vector<Route> _routes;
 };
 
-std::vector<std::string> splitPath(const std::string& path);
+/// The segments of a path, borrowed from it; a trailing slash adds an empty one.
+std::vector<std::string_view> splitPath(std::string_view path);
 
 } // namespace exportd

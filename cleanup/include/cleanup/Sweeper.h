@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace Poco { class Logger; }
 
@@ -84,7 +85,7 @@ private:
 
 /// True if `name` is a well-formed export id (SPEC 2.3): 22 to 32 characters
 /// of [A-Za-z0-9_-].
-bool isWellFormedId(const std::string& name);
+bool isWellFormedId(std::string_view name);
 
 /// A new export id: 16 bytes from the OS secure random source (getrandom),
 /// base64url without padding (22 characters).
