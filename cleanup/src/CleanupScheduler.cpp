@@ -102,8 +102,9 @@ void CleanupScheduler::stop()
 {
     if (_stopped.exchange(true)) return;
     _timer.cancel(true);
-    // The timer thread is idle now: finish the unlinks it started.
-    while (_ring && _ring->inFlight() > 0) collectUnlinks(true);
+    // The timer thread is idle now: finish the unlinks it started (the next
+    // start's sweeper records any that a broken ring never reports).
+    while (_ring && _ring->inFlight() > 0 && _ring->answering()) collectUnlinks(true);
     flush(); // files already unlinked are recorded now, not left to the next sweep
 }
 
@@ -121,7 +122,8 @@ bool CleanupScheduler::startUnlink(const std::string& id, Millis expiresAt, int 
 {
     try {
         // Room in the ring: when full, wait for the oldest unlinks to finish.
-        while (_ring->inFlight() >= _ring->capacity()) collectUnlinks(true);
+        while (_ring->inFlight() >= _ring->capacity() && _ring->answering()) collectUnlinks(true);
+        if (!_ring->answering()) return false;
         const std::uint64_t tag = ++_nextTag;
         InFlight& op = _inFlight[tag] = InFlight{id, _exportsDir + "/" + id, expiresAt, attempt};
         if (!_ring->submit(op.path.c_str(), tag)) {

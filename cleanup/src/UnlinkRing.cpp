@@ -37,10 +37,12 @@ std::unique_ptr<UnlinkRing> UnlinkRing::open(unsigned capacity, unsigned maxWork
 UnlinkRing::~UnlinkRing()
 {
     if (_capacity > 0) {
-        // Unlinks still in flight finish in the kernel either way; wait for
-        // them so that their paths outlive them.
-        while (_inFlight > 0)
-            reap(true);
+        // Unlinks still in flight finish in the kernel either way (it copied
+        // their paths when they were submitted); wait a while for them all the
+        // same, but never forever on a ring that stopped answering.
+        for (int i = 0; _inFlight > 0 && i < 10000; ++i)
+            if (reap(true).empty() && !_answering)
+                break;
         io_uring_queue_exit(&_ring);
     }
 }
@@ -83,6 +85,7 @@ std::vector<UnlinkRing::Result> UnlinkRing::reap(bool wait)
         do
             rc = io_uring_wait_cqe(&_ring, &cqe);
         while (rc == -EINTR);
+        _answering = rc >= 0;
         if (rc < 0)
             return done;
     }

@@ -40,6 +40,8 @@ public:
     std::vector<Result> reap(bool wait);
 
     std::size_t inFlight() const { return _inFlight; }
+    /// False once waiting for a completion has failed (the ring is of no more use).
+    bool answering() const { return _answering; }
     std::size_t capacity() const { return _capacity; }
 
 private:
@@ -48,6 +50,7 @@ private:
     io_uring _ring{};
     std::size_t _capacity = 0;
     std::size_t _inFlight = 0;
+    bool _answering = true; ///< false once waiting for a completion failed
 };
 
 } // namespace exportd::cleanup
