@@ -11,6 +11,7 @@ void declareDeletionMetrics(Metrics& metrics)
 {
     metrics.declare(FILES_DELETED, "counter",
                     "Export files deleted, by reason (expired, deleted, sweep, orphan).");
+    metrics.declareSeries(FILES_DELETED, "reason", {"expired", "deleted", "sweep", "orphan"});
     // Buckets start at 1 ms: the timer's promise is deletion within a second of
     // expiry, so the interesting detail is below that.
     metrics.declare(CLEANUP_LAG, "histogram",

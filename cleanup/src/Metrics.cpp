@@ -65,6 +65,15 @@ void Metrics::declare(const std::string& name, const std::string& type, const st
     }
 }
 
+void Metrics::declareSeries(const std::string& name, const std::string& label,
+                            const std::vector<std::string>& values)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    Family& f = _families[name];
+    if (f.type.empty()) f.type = "counter";
+    for (const auto& v : values) f.values.emplace(label + "=\"" + v + "\"", 0.0);
+}
+
 void Metrics::increment(const std::string& name, const std::string& labels, double by)
 {
     std::lock_guard<std::mutex> lock(_mutex);

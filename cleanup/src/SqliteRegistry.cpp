@@ -76,6 +76,12 @@ const char* const SCHEMA[] = {
     "CREATE INDEX IF NOT EXISTS exports_by_list ON exports (list_key, created_at DESC, id)",
     "CREATE INDEX IF NOT EXISTS exports_due ON exports (status, expires_at)",
     "CREATE INDEX IF NOT EXISTS exports_limit ON exports (limit_key, status)",
+    // The per-owner creation rate counts an owner's records of the last window.
+    "CREATE INDEX IF NOT EXISTS exports_created_by_limit ON exports (limit_key, created_at)",
+    // Secrets every process of the registry shares (the session cookies' key).
+    "CREATE TABLE IF NOT EXISTS secrets ("
+    " name TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS instances ("
     " instance_id TEXT PRIMARY KEY,"
     " heartbeat_at INTEGER NOT NULL)",
@@ -478,26 +484,43 @@ void SqliteRegistry::runImmediate(const char* what, const Work& work)
     });
 }
 
-CreateResult SqliteRegistry::create(const ExportRecord& rec, int maxActivePerLimitKey)
+CreateResult SqliteRegistry::create(const ExportRecord& rec, const CreateLimits& limits)
 {
     CreateResult result;
     runImmediate("create", [&](Session& s) {
         Statement same(s);
         same << SELECT_EXPORTS
-                    + "WHERE limit_key = ? AND request_key = ? AND status IN ('queued','running')"
+                    + "WHERE list_key = ? AND request_key = ? AND status IN ('queued','running')"
                       " ORDER BY created_at LIMIT 1",
-            bind(rec.limitKey), bind(rec.requestKey);
+            bind(rec.listKey), bind(rec.requestKey);
         auto existing = records(same);
         if (!existing.empty()) {
             result = {CreateOutcome::Existing, existing.front()};
             return;
         }
-        if (maxActivePerLimitKey > 0) {
+        if (limits.maxActive > 0) {
             Poco::Int64 active = 0;
             s << "SELECT COUNT(*) FROM exports WHERE limit_key = ? AND status IN ('queued','running')",
                 into(active), bind(rec.limitKey), now;
-            if (active >= maxActivePerLimitKey) {
+            if (active >= limits.maxActive) {
                 result = {CreateOutcome::TooMany, rec};
+                return;
+            }
+        }
+        if (limits.maxPerWindow > 0) {
+            const Poco::Int64 since = rec.createdAt - limits.windowMs;
+            Poco::Int64 recent = 0;
+            s << "SELECT COUNT(*) FROM exports WHERE limit_key = ? AND created_at > ?",
+                into(recent), bind(rec.limitKey), bind(since), now;
+            if (recent >= limits.maxPerWindow) {
+                // The window frees a place when its oldest creation leaves it.
+                Poco::Int64 leaves = 0;
+                s << "SELECT created_at FROM exports WHERE limit_key = ? AND created_at > ?"
+                     " ORDER BY created_at LIMIT 1 OFFSET ?",
+                    into(leaves), bind(rec.limitKey), bind(since),
+                    bind(Poco::Int64(recent - limits.maxPerWindow)), now;
+                result = {CreateOutcome::TooFast, rec,
+                          std::max<Millis>(1, leaves + limits.windowMs - rec.createdAt)};
                 return;
             }
         }
@@ -697,6 +720,16 @@ bool SqliteRegistry::authorizeDownload(const std::string& id, Millis nowMs)
 
 bool SqliteRegistry::authorizeDownloadAt(const std::string& id, const Clock& clock)
 {
+    return downloadGate(id, clock, true);
+}
+
+bool SqliteRegistry::checkDownloadAt(const std::string& id, const Clock& clock)
+{
+    return downloadGate(id, clock, false);
+}
+
+bool SqliteRegistry::downloadGate(const std::string& id, const Clock& clock, bool count)
+{
     bool ok = false;
     // A clock read before waiting for a busy database could let a download
     // through after its expires_at; so could a thread preempted between reading
@@ -707,13 +740,20 @@ bool SqliteRegistry::authorizeDownloadAt(const std::string& id, const Clock& clo
     // instant it applies, in one statement. Another clock (tests) is read under
     // an explicit write lock instead.
     const bool wallClock = dynamic_cast<const SystemClock*>(&clock) != nullptr;
-    const std::string sql = std::string("UPDATE exports SET download_count = download_count + 1"
-                                        " WHERE id = ? AND status = 'ready' AND expires_at > ")
+    // Without counting, the same decision is a read of the same condition.
+    const std::string sql = std::string(count ? "UPDATE exports SET download_count = download_count + 1"
+                                              : "SELECT 1 FROM exports")
+        + " WHERE id = ? AND status = 'ready' AND expires_at > "
         + (wallClock ? "MAX(?, CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))" : "?");
     auto gate = [&](Session& s) {
         Statement st(s);
-        st << sql, bind(id), bind(Poco::Int64(clock.nowMs()));
-        ok = st.execute() > 0;
+        int one = 0;
+        if (count)
+            st << sql, bind(id), bind(Poco::Int64(clock.nowMs()));
+        else
+            st << sql, into(one), bind(id), bind(Poco::Int64(clock.nowMs()));
+        const std::size_t n = st.execute();
+        ok = count ? n > 0 : one == 1;
     };
     if (wallClock)
         run("authorizeDownload", gate);
@@ -806,6 +846,28 @@ int SqliteRegistry::purgeBefore(Millis cutoff)
         s << "DELETE FROM instances WHERE heartbeat_at < ?", bind(Poco::Int64(cutoff)), now;
     });
     return static_cast<int>(purged);
+}
+
+std::int64_t SqliteRegistry::bytesHeld(const std::string& limitKey)
+{
+    Poco::Int64 bytes = 0;
+    run("bytesHeld", [&](Session& s) {
+        s << "SELECT COALESCE(SUM(file_size_bytes), 0) FROM exports WHERE limit_key = ?"
+             " AND status IN ('ready','expired') AND file_deleted_at IS NULL",
+            into(bytes), bind(limitKey), now;
+    });
+    return bytes;
+}
+
+std::string SqliteRegistry::sharedSecret(const std::string& name, const std::string& candidate)
+{
+    std::string value;
+    run("sharedSecret", [&](Session& s) {
+        s << "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            bind(name), bind(candidate), now;
+        s << "SELECT value FROM secrets WHERE name = ?", into(value), bind(name), now;
+    });
+    return value;
 }
 
 void SqliteRegistry::ping()

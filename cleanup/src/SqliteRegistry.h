@@ -34,7 +34,7 @@ public:
     explicit SqliteRegistry(std::string path);
     ~SqliteRegistry() override;
 
-    CreateResult create(const ExportRecord& rec, int maxActivePerLimitKey) override;
+    CreateResult create(const ExportRecord& rec, const CreateLimits& limits) override;
     std::optional<ExportRecord> find(const std::string& id) override;
     std::vector<ExportRecord> listByListKey(const std::string& listKey, int limit) override;
     void visitList(const std::string& listKey, int limit, ListVisitor& visitor) override;
@@ -51,6 +51,7 @@ public:
     std::vector<bool> markFilesDeleted(const std::vector<std::pair<std::string, Millis>>& deletions) override;
     bool authorizeDownload(const std::string& id, Millis now) override;
     bool authorizeDownloadAt(const std::string& id, const Clock& clock) override;
+    bool checkDownloadAt(const std::string& id, const Clock& clock) override;
 
     void heartbeat(const std::string& instanceId, Millis now) override;
     void removeInstance(const std::string& instanceId) override;
@@ -61,6 +62,9 @@ public:
     std::vector<ExportRecord> claimUnscheduled(const std::string& instanceId, Millis now,
                                                Millis leaseMs) override;
     int purgeBefore(Millis cutoff) override;
+
+    std::int64_t bytesHeld(const std::string& limitKey) override;
+    std::string sharedSecret(const std::string& name, const std::string& candidate) override;
 
     void ping() override;
     std::int64_t countPendingCleanups() override;
@@ -77,6 +81,9 @@ private:
         ~Connection();
     };
     using Work = std::function<void(Connection&)>;
+
+    /// authorizeDownloadAt (count) and checkDownloadAt (no count).
+    bool downloadGate(const std::string& id, const Clock& clock, bool count);
 
     std::unique_ptr<Poco::Data::Session> openSession();
     std::unique_ptr<Connection> acquire();

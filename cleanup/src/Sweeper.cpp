@@ -48,7 +48,7 @@ Sweeper::Sweeper(Registry& registry, CleanupScheduler& scheduler, Metrics& metri
       _options(std::move(options)), _logger(logger)
 {
     declareDeletionMetrics(_metrics);
-    _metrics.declare("exportd_exports_failed_total", "counter", "Exports that failed, by code.");
+    _metrics.declare("exportd_exports_failed_total", "counter", "Exports that failed, by error code.");
     _metrics.declare("exportd_last_sweep_timestamp_seconds", "gauge",
                      "Unix time at which the last sweep finished.");
 }

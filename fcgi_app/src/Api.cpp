@@ -29,8 +29,6 @@ using cleanup::ExportStatus;
 using cleanup::ExportView;
 using cleanup::Millis;
 
-const char* const SESSION_COOKIE = "exportd_session";
-
 namespace {
 
 const char* const EXPIRED_SENTENCE =
@@ -73,28 +71,6 @@ std::string filterKeys(const Json::Value& filters)
     return keys.empty() ? "-" : keys;
 }
 
-// The session cookie value, if the request carries a well-formed one.
-std::string sessionFromCookie(const std::string& cookieHeader)
-{
-    const std::string prefix = std::string(SESSION_COOKIE) + "=";
-    std::size_t pos = 0;
-    while (pos < cookieHeader.size()) {
-        while (pos < cookieHeader.size() && (cookieHeader[pos] == ' ' || cookieHeader[pos] == ';'))
-            ++pos;
-        std::size_t end = cookieHeader.find(';', pos);
-        if (end == std::string::npos)
-            end = cookieHeader.size();
-        std::string item = cookieHeader.substr(pos, end - pos);
-        if (item.compare(0, prefix.size(), prefix) == 0) {
-            std::string value = item.substr(prefix.size());
-            if (cleanup::isWellFormedId(value))
-                return value;
-        }
-        pos = end + 1;
-    }
-    return {};
-}
-
 bool isJsonContentType(const std::string& contentType)
 {
     std::string ct;
@@ -104,6 +80,27 @@ bool isJsonContentType(const std::string& contentType)
     if (ct == "application/json")
         return true;
     return ct == "application/json;charset=utf-8" || ct == "application/json;charset=\"utf-8\"";
+}
+
+// A GET is a new download unless it asks for a range that does not start at
+// byte 0: the later parts of a resumed or multi-connection download are the
+// same download (README "Downloads"). A Range nginx would ignore counts.
+bool startsADownload(const std::string& range)
+{
+    if (range.compare(0, 6, "bytes=") != 0)
+        return true;
+    std::size_t i = 6;
+    while (i < range.size() && range[i] == ' ')
+        ++i;
+    if (i < range.size() && range[i] == '-')
+        return false; // the last N bytes
+    std::size_t j = i;
+    while (j < range.size() && range[j] >= '0' && range[j] <= '9')
+        ++j;
+    if (j == i || j >= range.size() || range[j] != '-')
+        return true;
+    return std::all_of(range.begin() + static_cast<std::ptrdiff_t>(i), range.begin() + static_cast<std::ptrdiff_t>(j),
+                       [](char c) { return c == '0'; });
 }
 
 std::string safeFileName(const std::string& name)
@@ -145,11 +142,16 @@ Api::Api(const Config& config, cleanup::Registry& registry, ExportRunner& runner
          Poco::Logger& logger)
     : _config(config), _registry(registry), _runner(runner), _scheduler(scheduler),
       _metrics(metrics), _clock(clock), _catalog(catalog), _instanceId(std::move(instanceId)),
-      _logger(logger)
+      _logger(logger),
+      // Every process of the registry signs and verifies with the same key.
+      _sessions(registry.sharedSecret("session_cookie", cleanup::newExportId() + cleanup::newExportId()))
 {
     _metrics.declare("exportd_exports_created_total", "counter", "Exports accepted (202).");
     _metrics.declare("exportd_requests_total", "counter", "HTTP requests answered, by status.");
-    _metrics.declare("exportd_downloads_total", "counter", "Downloads authorised (GET).");
+    _metrics.declare("exportd_downloads_total", "counter",
+                     "Downloads authorised (GET), each counted once: a range request that does not start at byte 0 continues one.");
+    _metrics.declare("exportd_download_authorizations_total", "counter",
+                     "GET download requests exportd authorised, range requests included.");
     _metrics.declare("exportd_files_deleted_total", "counter", "Export files deleted, by reason.");
     _metrics.declare("exportd_export_files", "gauge", "Export files present in exports_dir.");
     _metrics.declare("exportd_export_bytes", "gauge", "Bytes of export files in exports_dir.");
@@ -188,10 +190,14 @@ Response Api::handle(const Request& request)
     Response response;
     Identity who;
     try {
-        who = resolveIdentity(request);
         const auto segments = splitPath(request.path);
-        const bool isHealth = segments.size() == 2 && segments[0] == "api" && segments[1] == "health";
-        if (_config.requireIdentity && who.user.empty() && !isHealth) {
+        // Health checks and metric scrapes come from machines: they need no
+        // credentials (metrics are for loopback only, in the nginx snippet)
+        // and are given no session.
+        const bool forMachines = segments.size() == 2 && segments[0] == "api"
+            && (segments[1] == "health" || segments[1] == "metrics");
+        who = resolveIdentity(request, !forMachines);
+        if (_config.requireIdentity && who.user.empty() && !forMachines) {
             response = errorResponse(401, "unauthorized", "This service needs you to sign in.");
             response.setHeader("WWW-Authenticate", "Basic realm=\"exportd\"");
         } else {
@@ -213,15 +219,14 @@ Response Api::handle(const Request& request)
         response = errorResponse(500, "internal_error", "Something went wrong on our side.");
     }
     if (!who.newCookie.empty())
-        response.headers.emplace_back("Set-Cookie", std::string(SESSION_COOKIE) + "=" + who.newCookie +
-                                                        "; Path=/; HttpOnly; SameSite=Strict");
+        response.headers.emplace_back("Set-Cookie", SessionCookie::setCookie(request, who.newCookie));
     if (response.header("X-Accel-Redirect").empty()) // the file location adds its own
         response.setHeader("Cache-Control", "no-store");
     _metrics.increment("exportd_requests_total", "code=\"" + std::to_string(response.status) + "\"");
     return response;
 }
 
-Identity Api::resolveIdentity(const Request& request) const
+Identity Api::resolveIdentity(const Request& request, bool mintSession) const
 {
     Identity who;
     if (_config.requireIdentity) {
@@ -232,14 +237,16 @@ Identity Api::resolveIdentity(const Request& request) const
     // Identity off: any identity param is ignored (nginx fills $remote_user
     // from any Authorization header). The id is the capability; the list and
     // the limits follow the browser's session cookie.
-    std::string session = sessionFromCookie(request.header("cookie"));
-    if (session.empty()) {
-        who.newCookie = cleanup::newExportId();
-        who.listKey = "session:" + who.newCookie;
-        who.limitKey = "addr:" + request.param("REMOTE_ADDR");
-    } else {
-        who.listKey = who.limitKey = "session:" + session;
+    // Only values exportd signed count; any other is as if absent.
+    if (const auto session = _sessions.sessionOf(request)) {
+        who.listKey = who.limitKey = "session:" + *session;
+        return who;
     }
+    // No session: a new one, whose list is empty, so that this request's
+    // export joins no one else's (the double-click rule matches by list).
+    who.newCookie = mintSession ? _sessions.mint() : std::string();
+    who.listKey = "session:" + (mintSession ? who.newCookie : cleanup::newExportId());
+    who.limitKey = "addr:" + request.param("REMOTE_ADDR");
     return who;
 }
 
@@ -397,7 +404,7 @@ Response Api::listDatasets(const Request&, const Identity& who)
     return jsonResponse(200, body);
 }
 
-void Api::checkStorage() const
+void Api::checkStorage(const Identity& who) const
 {
     struct statvfs fs {};
     if (::statvfs(_config.exportsDir.c_str(), &fs) == 0) {
@@ -409,13 +416,23 @@ void Api::checkStorage() const
     if (directoryUsage(_config.exportsDir).bytes >= _config.quotaBytes)
         throw RequestError(507, "insufficient_storage",
                            "The export storage has reached its quota. Please try again once older exports expire.");
+    if (_registry.bytesHeld(who.limitKey) >= _config.ownerQuotaBytes)
+        throw RequestError(507, "insufficient_storage",
+                           "Your exports hold your whole storage quota (" + std::to_string(_config.ownerQuotaBytes)
+                               + " bytes). Delete older exports or wait for them to expire.");
 }
 
 Response Api::startExport(const Identity& who, const Dataset& dataset, const std::string& format,
                           const Json::Value& filters, std::int64_t retentionSeconds,
                           const std::string& requestKey)
 {
-    checkStorage();
+    const std::string filtersJson = toJson(filters.isNull() ? Json::Value(Json::objectValue) : filters);
+    if (static_cast<std::int64_t>(filtersJson.size()) > _config.maxFiltersBytes)
+        throw RequestError(400, "invalid_request",
+                           "The filters are too large to keep (" + std::to_string(filtersJson.size()) +
+                               " bytes; at most " + std::to_string(_config.maxFiltersBytes) + ").",
+                           "filters");
+    checkStorage(who);
     ExportRecord record;
     record.id = cleanup::newExportId();
     record.ownerKey = who.ownerKey;
@@ -425,17 +442,43 @@ Response Api::startExport(const Identity& who, const Dataset& dataset, const std
     record.status = ExportStatus::Queued;
     record.dataset = dataset.name;
     record.format = format;
-    record.filtersJson = toJson(filters.isNull() ? Json::Value(Json::objectValue) : filters);
+    record.filtersJson = filtersJson;
     record.retentionSeconds = retentionSeconds;
     record.createdAt = _clock.nowMs();
     record.instanceId = _instanceId;
 
-    const auto result = _registry.create(record, _config.maxActiveExportsPerOwner);
+    // The job queue is bounded: a place is held for this job before the
+    // record exists, so a refused request creates nothing.
+    if (!_runner.reserve(static_cast<std::size_t>(_config.maxQueuedExports))) {
+        RequestError error(503, "server_busy",
+                           "The server has too many exports waiting to run. Please try again shortly.");
+        error.headers()["Retry-After"] = "5";
+        throw error;
+    }
+    struct Reservation {
+        ExportRunner& runner;
+        ~Reservation() { runner.unreserve(); }
+    } reservation{_runner};
+
+    cleanup::CreateLimits limits;
+    limits.maxActive = _config.maxActiveExportsPerOwner;
+    limits.maxPerWindow = _config.maxExportsPerOwnerPerMinute;
+    limits.windowMs = 60 * 1000;
+    const auto result = _registry.create(record, limits);
     if (result.outcome == cleanup::CreateOutcome::TooMany) {
         RequestError error(429, "too_many_exports",
                            "You already have " + std::to_string(_config.maxActiveExportsPerOwner) +
                                " exports in progress. Please wait for one to finish.");
         error.headers()["Retry-After"] = "5";
+        throw error;
+    }
+    if (result.outcome == cleanup::CreateOutcome::TooFast) {
+        const std::int64_t seconds = std::max<std::int64_t>(1, (result.retryAfterMs + 999) / 1000);
+        RequestError error(429, "too_many_requests",
+                           "You started " + std::to_string(_config.maxExportsPerOwnerPerMinute) +
+                               " exports within a minute, the most allowed. Please try again in " +
+                               std::to_string(seconds) + " seconds.");
+        error.headers()["Retry-After"] = std::to_string(seconds);
         throw error;
     }
     const Millis now = _clock.nowMs();
@@ -464,10 +507,10 @@ Response Api::createExport(const Request& request, const Identity& who)
         throw RequestError(413, "body_too_large",
                            "The request body is larger than " + std::to_string(_config.maxBodyBytes) + " bytes.");
     auto catalog = _catalog.get();
-    ExportRequest parsed = parseExportRequest(request.body, *catalog, _config.retentionSeconds);
+    ExportRequest parsed = parseExportRequest(request.body, *catalog, _config.retentionSeconds, who.user);
     const Dataset* dataset = catalog->find(parsed.dataset);
-    if (!dataset || !dataset->allows(who.user))
-        throw RequestError(400, "unknown_dataset", "There is no dataset named '" + parsed.dataset + "'.", "dataset");
+    if (!dataset) // reloaded meanwhile
+        throw unknownDataset(parsed.dataset);
     return startExport(who, *dataset, parsed.format, parsed.filters, parsed.retentionSeconds, parsed.canonicalKey);
 }
 
@@ -568,9 +611,13 @@ Response Api::download(const Request& request, const Identity& who, const std::s
 
     if (status == ExportStatus::Ready) {
         const bool isHead = request.method == "HEAD";
-        // The gate: one conditional update decides, at access time.
-        if (isHead || _registry.authorizeDownloadAt(id, _clock)) {
+        const bool counts = !isHead && startsADownload(request.header("range"));
+        // The gate: one conditional update decides, at access time. HEAD
+        // authorises nothing; a continued range is decided but not counted.
+        if (isHead || (counts ? _registry.authorizeDownloadAt(id, _clock) : _registry.checkDownloadAt(id, _clock))) {
             if (!isHead)
+                _metrics.increment("exportd_download_authorizations_total");
+            if (counts)
                 _metrics.increment("exportd_downloads_total");
             Response r;
             r.status = 200;
@@ -628,13 +675,12 @@ void Api::requireJsonOrEmptyBody(const Request& request) const
     if (!isJsonContentType(ct))
         throw RequestError(415, "unsupported_media_type", "Send no body, or a JSON one with Content-Type: application/json.");
     if (!request.body.empty()) {
-        Json::CharReaderBuilder builder;
-        builder["strictRoot"] = true;
+        // The parser POST uses: depth-limited, so a deeply nested body is an
+        // answer, not an exception.
         Json::Value ignored;
-        std::string errors;
-        std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-        if (!reader->parse(request.body.data(), request.body.data() + request.body.size(), &ignored, &errors))
-            throw RequestError(400, "invalid_json", "The request body is not valid JSON.");
+        std::string error;
+        if (!parseStrictJson(request.body, ignored, error))
+            throw RequestError(400, "invalid_json", error);
     }
 }
 
@@ -684,16 +730,20 @@ Response Api::health(const Request&)
         _registry.ping();
         body["registry"] = "ok";
     } catch (const std::exception& e) {
+        // Unauthenticated callers get a sentence; the details (which may name
+        // the registry's path or host) go to the log.
         ok = false;
-        body["registry"] = std::string("error: ") + e.what();
+        body["registry"] = "unavailable";
+        _logger.error("event=health_registry_error error=\"%s\"", std::string(e.what()));
     }
     struct stat st {};
     if (::stat(_config.exportsDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         ok = false;
-        body["export_dir"] = "error: missing";
+        body["export_dir"] = "missing";
     } else if (::access(_config.exportsDir.c_str(), W_OK | X_OK) != 0) {
         ok = false;
-        body["export_dir"] = std::string("error: ") + std::strerror(errno);
+        body["export_dir"] = "not writable";
+        _logger.error("event=health_export_dir_error error=\"%s\"", std::string(std::strerror(errno)));
     } else {
         body["export_dir"] = "ok";
     }

@@ -5,6 +5,7 @@
 #include "ExportRunner.h"
 #include "Http.h"
 #include "Router.h"
+#include "SessionCookie.h"
 
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Clock.h"
@@ -39,9 +40,6 @@ private:
     std::shared_ptr<const DatasetCatalog> _catalog;
 };
 
-/// Name of the session cookie of the demo mode (no identity).
-extern const char* const SESSION_COOKIE;
-
 /// The HTTP API of SPEC 2: every handler, the router, identity, and the one
 /// place where exceptions become answers. handle() is called concurrently by
 /// all request threads; the Api holds no per-request state. Lives as long as
@@ -62,7 +60,8 @@ public:
     static void appendExportText(std::string& out, const cleanup::ExportView& record, cleanup::Millis now);
 
 private:
-    Identity resolveIdentity(const Request& request) const;
+    /// `mintSession`: a request without a session gets a new one (not health or metrics).
+    Identity resolveIdentity(const Request& request, bool mintSession) const;
     cleanup::ExportRecord findOwned(const std::string& id, const Identity& who);
 
     Response listDatasets(const Request&, const Identity&);
@@ -81,7 +80,7 @@ private:
     Response goneResponse(const Request& request, const cleanup::ExportRecord& record,
                           cleanup::Millis now);
     void requireJsonOrEmptyBody(const Request& request) const;
-    void checkStorage() const;
+    void checkStorage(const Identity& who) const;
     void registerRoutes();
 
     Config _config;
@@ -93,6 +92,7 @@ private:
     CatalogHolder& _catalog;
     std::string _instanceId;
     Poco::Logger& _logger;
+    SessionCookie _sessions;
     Router _router;
 };
 

@@ -38,6 +38,10 @@ const std::map<std::string, std::string>& configDefaults()
         {"page_url", "/"},
         {"export_rows_per_second", "0"},
         {"registry_keep_seconds", "604800"},
+        {"max_exports_per_owner_per_minute", "30"},
+        {"max_filters_bytes", "8192"},
+        {"max_queued_exports", "64"},
+        {"owner_quota_bytes", "2147483648"},
     };
     return defaults;
 }
@@ -133,6 +137,10 @@ Config loadConfig(const std::string& path, bool required)
         throw ConfigError("page_url: '" + c.pageUrl + "' is not a usable URL");
     c.exportRowsPerSecond = toInt(values, "export_rows_per_second", 0, INT64_MAX);
     c.registryKeepSeconds = toInt(values, "registry_keep_seconds", 1, INT64_MAX / 1000);
+    c.maxExportsPerOwnerPerMinute = static_cast<int>(toInt(values, "max_exports_per_owner_per_minute", 0, 1000000));
+    c.maxFiltersBytes = toInt(values, "max_filters_bytes", 64, 64LL * 1024 * 1024);
+    c.maxQueuedExports = static_cast<int>(toInt(values, "max_queued_exports", 1, 1000000));
+    c.ownerQuotaBytes = toInt(values, "owner_quota_bytes", 1, INT64_MAX);
 
     if (c.fileGroup.empty())
         throw ConfigError("file_group: must not be empty");

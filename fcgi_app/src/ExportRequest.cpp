@@ -215,13 +215,21 @@ std::vector<FilterSpec> parseFilters(const Dataset& dataset, const Json::Value& 
 
 void validateFilters(const Dataset& dataset, const Json::Value& filters) { parseFilters(dataset, filters); }
 
+RequestError unknownDataset(const std::string& name)
+{
+    return RequestError(400, "unknown_dataset", "There is no dataset named \"" + name + "\".", "dataset");
+}
+
 ExportRequest parseExportRequest(const std::string& body, const DatasetCatalog& catalog,
-                                 std::int64_t maxRetentionSeconds)
+                                 std::int64_t maxRetentionSeconds, const std::string& owner)
 {
     Json::Value root;
     std::string error;
     if (!parseStrictJson(body, root, error))
         throw RequestError(400, "invalid_json", error);
+    if (!root.isObject())
+        invalid("", "The request body must be a JSON object such as {\"dataset\": \"orders\"}, not "
+                        + describeType(root) + ".");
 
     for (const auto& key : root.getMemberNames())
         if (key != "dataset" && key != "format" && key != "filters" && key != "retention_seconds")
@@ -231,9 +239,11 @@ ExportRequest parseExportRequest(const std::string& body, const DatasetCatalog& 
     if (!root.isMember("dataset"))
         invalid("dataset", "\"dataset\" is required.");
     req.dataset = requireString(root["dataset"], "dataset", "\"dataset\"");
+    // A dataset this owner may not use does not exist for it: the same answer,
+    // before anything of the dataset (formats, filters, values) is looked at.
     const Dataset* dataset = catalog.find(req.dataset);
-    if (!dataset)
-        throw RequestError(400, "unknown_dataset", "There is no dataset named \"" + req.dataset + "\".", "dataset");
+    if (!dataset || !dataset->allows(owner))
+        throw unknownDataset(req.dataset);
 
     if (root.isMember("format")) {
         req.format = requireString(root["format"], "format", "\"format\"");

@@ -23,11 +23,16 @@ struct ExportRequest {
     std::string canonicalKey;
 };
 
-/// Parses and validates a request body. Throws RequestError with status 400 and
-/// code invalid_json / invalid_request (with `field`, e.g.
-/// "filters.created_at.from") / unknown_dataset / unsupported_format.
+/// Parses and validates a request body for `owner` ("" when identity is off).
+/// Throws RequestError with status 400 and code invalid_json / invalid_request
+/// (with `field`, e.g. "filters.created_at.from") / unknown_dataset (also for a
+/// dataset whose allowed_owners leave `owner` out) / unsupported_format.
 ExportRequest parseExportRequest(const std::string& body, const DatasetCatalog& catalog,
-                                 std::int64_t maxRetentionSeconds);
+                                 std::int64_t maxRetentionSeconds, const std::string& owner);
+
+/// The unknown_dataset error for `name`, the same wherever it is raised.
+class RequestError;
+RequestError unknownDataset(const std::string& name);
 
 /// Validates an already parsed filters object against a dataset (used by
 /// parseExportRequest and by regenerate). Throws RequestError.

@@ -157,6 +157,10 @@ ExportRunner::ExportRunner(cleanup::Registry& registry, cleanup::CleanupSchedule
 {
     _metrics.declare(COMPLETED, "counter", "Exports that became ready, by format.");
     _metrics.declare(FAILED, "counter", "Exports that failed, by error code.");
+    _metrics.declareSeries(COMPLETED, "format", supportedFormats());
+    _metrics.declareSeries(FAILED, "code",
+                           {"interrupted", "source_error", "internal_error", "invalid_request", "too_many_rows",
+                            "disk_full", "quota_exceeded"});
     _metrics.declare(DURATION, "histogram", "Time from a job's start to its file being ready, in seconds.",
                      {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600});
     for (int i = 0; i < std::max(1, _options.threads); ++i) {
@@ -191,6 +195,22 @@ void ExportRunner::submit(const cleanup::ExportRecord& record)
         }
     }
     failSafely(record.id, "interrupted", INTERRUPTED_MESSAGE);
+}
+
+bool ExportRunner::reserve(std::size_t max)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (_local.size() + _reserved >= max)
+        return false;
+    ++_reserved;
+    return true;
+}
+
+void ExportRunner::unreserve()
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (_reserved > 0)
+        --_reserved;
 }
 
 void ExportRunner::cancel(const std::string& id)
@@ -355,6 +375,17 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
         if (total > limit)
             throw tooMany(total);
 
+        // What the owner may still hold; files of its other exports count.
+        std::uint64_t byteCap = UINT64_MAX;
+        if (_options.ownerQuotaBytes > 0)
+            byteCap = static_cast<std::uint64_t>(
+                std::max<std::int64_t>(0, _options.ownerQuotaBytes - _registry.bytesHeld(record.limitKey)));
+        auto overQuota = [&] {
+            return JobFailure{"quota_exceeded",
+                              "The export is larger than the storage you have left (" + thousands(static_cast<std::int64_t>(byteCap))
+                                  + " bytes). Delete older exports or narrow the filters."};
+        };
+
         SqliteStatement select;
         prepare(source.db, query.select, query.params, select, _logger, id);
         const int columns = sqlite3_column_count(select.stmt);
@@ -405,6 +436,8 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
 
             if (rows % checkEvery != 0)
                 continue;
+            if (writer->bytesSoFar() > byteCap)
+                throw overQuota();
             if (rate > 0) {
                 const auto due = started + std::chrono::microseconds(rows * 1000000 / rate);
                 for (auto now = Steady::now(); now < due; now = Steady::now()) {
@@ -426,6 +459,8 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
 
         writer->finish();
         bytes = writer->bytesWritten();
+        if (bytes > byteCap)
+            throw overQuota();
         if (_options.fileGid >= 0 && ::chown(partPath.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(_options.fileGid)) != 0)
             throw WriteError("cannot give " + partPath + " its group: " + std::strerror(errno), false);
         if (::chmod(partPath.c_str(), 0640) != 0)

@@ -27,6 +27,7 @@ struct ExportRunnerOptions {
     std::int64_t maxRows = 5000000;
     std::int64_t rowsPerSecond = 0;   ///< 0 = unlimited
     int fileGid = -1;                 ///< group given to finished files (-1: leave)
+    std::int64_t ownerQuotaBytes = 0; ///< bytes of files one owner (limit key) may hold; 0 = no cap
     std::size_t bufferBytes = 1 << 20;
 };
 
@@ -38,7 +39,9 @@ struct ExportRunnerOptions {
 /// `<id>.part`, reports progress, honours max_rows, the rows-per-second cap and
 /// cancellation, fsyncs, renames to `<id>`, marks ready and hands the file to
 /// the CleanupScheduler. Any failure marks the export failed (disk_full,
-/// too_many_rows, source_error, ...) and removes the partial file. A job whose
+/// too_many_rows, quota_exceeded, source_error, ...) and removes the partial
+/// file. A file may not take its owner past ownerQuotaBytes: the cap is checked
+/// while writing. A job whose
 /// export was deleted meanwhile removes its file and stops.
 ///
 /// submit()/cancel() may be called from any thread. shutdown() stops taking
@@ -56,6 +59,12 @@ public:
 
     /// Replaces the catalog used by jobs that start from now on (SIGHUP reload).
     void setCatalog(std::shared_ptr<const DatasetCatalog> catalog);
+
+    /// Reserves a place for one more job when fewer than `max` are queued,
+    /// running or reserved here; false when the queue is full. A reservation
+    /// is given back with unreserve(), whether submit() was called or not.
+    bool reserve(std::size_t max);
+    void unreserve();
 
     /// Queues a job for a record already inserted as queued in the registry.
     void submit(const cleanup::ExportRecord& record);
@@ -87,6 +96,7 @@ private:
     std::shared_ptr<const DatasetCatalog> _catalog;
     std::set<std::string> _local;      // queued or running here
     std::set<std::string> _cancelled;
+    std::size_t _reserved = 0;
     std::atomic<bool> _stopping{false};
 
     Poco::NotificationQueue _queue;

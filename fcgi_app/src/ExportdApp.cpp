@@ -182,6 +182,7 @@ int ExportdApp::serve()
     runnerOptions.maxRows = config.maxRows;
     runnerOptions.rowsPerSecond = config.exportRowsPerSecond;
     runnerOptions.fileGid = config.fileGid;
+    runnerOptions.ownerQuotaBytes = config.ownerQuotaBytes;
     ExportRunner runner(*registry, scheduler, metrics, clock, runnerOptions, Poco::Logger::get("exportd.export"));
     runner.setCatalog(catalog);
     CatalogHolder catalogHolder(catalog);

@@ -263,7 +263,8 @@ void FcgiServer::serve()
             request.headers["content-type"] = param("CONTENT_TYPE");
             request.headers["accept"] = param("HTTP_ACCEPT");
             request.headers["cookie"] = param("HTTP_COOKIE");
-            for (const char* name : {"REMOTE_ADDR", "EXPORTD_FILE_GONE"})
+            request.headers["range"] = param("HTTP_RANGE");
+            for (const char* name : {"REMOTE_ADDR", "EXPORTD_FILE_GONE", "HTTPS"})
                 request.params[name] = param(name);
             request.params[_identityParam] = param(_identityParam.c_str());
 

@@ -118,6 +118,7 @@ void FileSink::flush()
     if (_buffer.empty())
         return;
     waitIdle();
+    _handedOff += _buffer.size();
     {
         std::lock_guard<std::mutex> lock(_mutex);
         _inFlight.swap(_buffer);

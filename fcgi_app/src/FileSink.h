@@ -50,6 +50,8 @@ public:
     void finish();
 
     std::uint64_t bytesWritten() const { return _written; }
+    /// Bytes appended so far, written or still buffered; the caller's thread.
+    std::uint64_t bytesAppended() const { return _handedOff + _buffer.size(); }
     const std::string& sha256() const { return _sha256; }
 
 private:
@@ -63,6 +65,7 @@ private:
     std::string _buffer;
     std::string _inFlight;                      // owned by the I/O thread while _busy
     std::uint64_t _written = 0;                 // written by the I/O thread, read after waitIdle()
+    std::uint64_t _handedOff = 0;               // caller's thread: bytes given to the I/O thread
     std::int64_t _faultAfter = -1;
     Poco::Crypto::DigestEngine _digest{"SHA256"};
     std::string _sha256;
@@ -84,6 +87,7 @@ public:
     FileRowWriter(const std::string& path, std::size_t bufferBytes) : _sink(path, bufferBytes) {}
     void finish() override { _sink.finish(); }
     std::uint64_t bytesWritten() const override { return _sink.bytesWritten(); }
+    std::uint64_t bytesSoFar() const override { return _sink.bytesAppended(); }
     std::string sha256() const override { return _sink.sha256(); }
 
 protected:

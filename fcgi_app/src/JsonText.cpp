@@ -150,6 +150,9 @@ bool parseStrictJson(std::string_view text, Json::Value& root, std::string& erro
     }
     Json::CharReaderBuilder builder;
     Json::CharReaderBuilder::strictMode(&builder.settings_);
+    // Any JSON value is JSON: a body that is not an object is the caller's
+    // "wrong shape" (invalid_request), not unparsable.
+    builder.settings_["strictRoot"] = false;
     builder.settings_["stackLimit"] = depthLimit;
     std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
     std::string errs;

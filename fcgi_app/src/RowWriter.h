@@ -31,6 +31,9 @@ public:
     /// Flushes, fsyncs and closes the file. After it, bytesWritten() is final.
     virtual void finish() = 0;
     virtual std::uint64_t bytesWritten() const = 0;
+    /// The file's size so far, as far as the writer knows it before finish()
+    /// (0 where only finish() knows: XLSX is zipped at the end).
+    virtual std::uint64_t bytesSoFar() const { return 0; }
     /// Lower-case hex SHA-256 of the file's bytes; valid after finish().
     virtual std::string sha256() const = 0;
 };

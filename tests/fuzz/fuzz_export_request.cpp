@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const DatasetCatalog& catalog = fuzz::fuzzCatalog();
     const std::string body(reinterpret_cast<const char*>(data), size);
     try {
-        const ExportRequest r = parseExportRequest(body, catalog, 3600);
+        const ExportRequest r = parseExportRequest(body, catalog, 3600, "");
         checkValidated(r, catalog);
     } catch (const RequestError& e) {
         static const std::set<std::string> CODES{"invalid_json", "invalid_request", "unknown_dataset",

@@ -21,6 +21,10 @@ public:
     void declare(const std::string& name, const std::string& type, const std::string& help,
                  std::vector<double> buckets = {});
 
+    /// Shows a labelled family's series from the start, each at 0: one per
+    /// value of `label`. A family declared so never shows an unlabelled sample.
+    void declareSeries(const std::string& name, const std::string& label, const std::vector<std::string>& values);
+
     void increment(const std::string& name, const std::string& labels = "", double by = 1.0);
     void set(const std::string& name, const std::string& labels, double value);
     void observe(const std::string& name, double value, const std::string& labels = "");

@@ -31,13 +31,26 @@ public:
 
 enum class CreateOutcome {
     Created,   ///< the record was inserted
-    Existing,  ///< an equal request (same limitKey and requestKey) is queued or running: returned instead
-    TooMany    ///< limitKey already has maxActive queued/running exports: nothing inserted
+    Existing,  ///< an equal request of the same list (same listKey and requestKey) is queued or running: returned instead
+    TooMany,   ///< limitKey already has maxActive queued/running exports: nothing inserted
+    TooFast    ///< limitKey created maxPerWindow exports within the window: nothing inserted
+};
+
+/// The limits create() checks, per limitKey, in the same transaction as the insert.
+struct CreateLimits {
+    int maxActive = 0;      ///< queued or running at once; 0 = no limit
+    int maxPerWindow = 0;   ///< created within the last windowMs; 0 = no limit
+    Millis windowMs = 0;
+
+    CreateLimits() = default;
+    /// Only the active limit (the tests' and the sweeper-less callers' form).
+    CreateLimits(int active) : maxActive(active) {} // NOLINT: implicit on purpose
 };
 
 struct CreateResult {
     CreateOutcome outcome = CreateOutcome::Created;
     ExportRecord record;   ///< the inserted or the existing record
+    Millis retryAfterMs = 0; ///< TooFast: when the oldest creation in the window leaves it
 };
 
 /// The durable, shared record of every export and of every live exportd process.
@@ -51,9 +64,11 @@ class Registry {
 public:
     virtual ~Registry() = default;
 
-    /// Inserts `rec` unless the double-click rule or the per-owner limit says
-    /// otherwise; the check and the insert are one transaction.
-    virtual CreateResult create(const ExportRecord& rec, int maxActivePerLimitKey) = 0;
+    /// Inserts `rec` unless the double-click rule or a per-owner limit says
+    /// otherwise; the checks and the insert are one transaction. The double-click
+    /// rule matches only records of the same listKey (one session or one
+    /// identity): a request is never merged with another session's.
+    virtual CreateResult create(const ExportRecord& rec, const CreateLimits& limits) = 0;
 
     virtual std::optional<ExportRecord> find(const std::string& id) = 0;
 
@@ -104,6 +119,9 @@ public:
     {
         return authorizeDownload(id, clock.nowMs());
     }
+    /// The same gate without counting a download (a range request that
+    /// continues a download already counted: see the README's "Downloads").
+    virtual bool checkDownloadAt(const std::string& id, const Clock& clock) = 0;
 
     // --- processes (leases) ----------------------------------------------
     /// Insert or refresh this process's lease.
@@ -127,6 +145,14 @@ public:
     /// Records that are expired (file_deleted_at set), deleted or failed, whose
     /// last change is older than cutoff, are removed. Returns how many.
     virtual int purgeBefore(Millis cutoff) = 0;
+
+    // --- owners and sessions ---------------------------------------------
+    /// Bytes of the files `limitKey` holds now: ready or expired exports whose
+    /// file has not been deleted yet.
+    virtual std::int64_t bytesHeld(const std::string& limitKey) = 0;
+    /// The secret stored under `name`, shared by every process of the registry;
+    /// stores `candidate` first when there is none yet (the first caller wins).
+    virtual std::string sharedSecret(const std::string& name, const std::string& candidate) = 0;
 
     // --- observation -----------------------------------------------------
     /// Throws RegistryError when the registry cannot be queried.

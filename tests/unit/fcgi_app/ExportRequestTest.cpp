@@ -287,7 +287,7 @@ public:
     }
 
 private:
-    ExportRequest parse(const std::string& body) { return parseExportRequest(body, *_catalog, 60); }
+    ExportRequest parse(const std::string& body) { return parseExportRequest(body, *_catalog, 60, ""); }
 
     std::string key(const std::string& filters)
     {
