@@ -679,7 +679,7 @@ void Api::requireJsonOrEmptyBody(const Request& request) const
         // answer, not an exception.
         Json::Value ignored;
         std::string error;
-        if (!parseStrictJson(request.body, ignored, error))
+        if (!parseStrictJsonValue(request.body, ignored, error))
             throw RequestError(400, "invalid_json", error);
     }
 }

@@ -225,7 +225,7 @@ ExportRequest parseExportRequest(const std::string& body, const DatasetCatalog& 
 {
     Json::Value root;
     std::string error;
-    if (!parseStrictJson(body, root, error))
+    if (!parseStrictJsonValue(body, root, error))
         throw RequestError(400, "invalid_json", error);
     if (!root.isObject())
         invalid("", "The request body must be a JSON object such as {\"dataset\": \"orders\"}, not "

@@ -136,6 +136,17 @@ bool hasRawControlInString(std::string_view text)
 
 bool parseStrictJson(std::string_view text, Json::Value& root, std::string& error, unsigned depthLimit)
 {
+    if (!parseStrictJsonValue(text, root, error, depthLimit))
+        return false;
+    if (!root.isObject()) {
+        error = "The body must be a JSON object.";
+        return false;
+    }
+    return true;
+}
+
+bool parseStrictJsonValue(std::string_view text, Json::Value& root, std::string& error, unsigned depthLimit)
+{
     if (!isValidUtf8(text)) {
         error = "The body is not valid UTF-8.";
         return false;
@@ -183,10 +194,6 @@ bool parseStrictJson(std::string_view text, Json::Value& root, std::string& erro
         std::string clean;
         appendUtf8(clean, flat);
         error = "The body is not valid JSON (" + clean + ").";
-        return false;
-    }
-    if (!root.isObject()) {
-        error = "The body must be a JSON object.";
         return false;
     }
     if (!stringsAreUtf8(root)) {

@@ -17,6 +17,9 @@ namespace exportd {
 /// with a sentence in `error`. Thread-safe.
 bool parseStrictJson(std::string_view text, Json::Value& root, std::string& error,
                      unsigned depthLimit = 64);
+/// The same rules for a document whose root may be any JSON value.
+bool parseStrictJsonValue(std::string_view text, Json::Value& root, std::string& error,
+                          unsigned depthLimit = 64);
 
 /// True if `text` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool isValidUtf8(std::string_view text);

@@ -11,6 +11,7 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MetricsTest);
     CPPUNIT_TEST(testCounterRendersHelpTypeAndLabelledValues);
     CPPUNIT_TEST(testUntouchedCounterRendersZero);
+    CPPUNIT_TEST(testDeclaredSeriesShowFromTheStartWithoutUnlabelledSample);
     CPPUNIT_TEST(testGaugeIsSetNotAdded);
     CPPUNIT_TEST(testHistogramBucketsAreCumulativeWithLeMerged);
     CPPUNIT_TEST(testDeclareTwiceKeepsValues);
@@ -39,6 +40,24 @@ public:
         Metrics m;
         m.declare("exportd_exports_created_total", "counter", "Exports created.");
         CPPUNIT_ASSERT(contains(m.render(), "\nexportd_exports_created_total 0\n"));
+    }
+
+    // Verifies that a labelled family never switches from one unlabelled sample
+    // to labelled series when its first label value appears.
+    void testDeclaredSeriesShowFromTheStartWithoutUnlabelledSample()
+    {
+        Metrics m;
+        m.declare("exportd_exports_failed_total", "counter", "Failed.");
+        m.declareSeries("exportd_exports_failed_total", "code", {"disk_full", "interrupted"});
+        std::string text = m.render();
+        CPPUNIT_ASSERT(contains(text, "exportd_exports_failed_total{code=\"disk_full\"} 0\n"));
+        CPPUNIT_ASSERT(contains(text, "exportd_exports_failed_total{code=\"interrupted\"} 0\n"));
+        CPPUNIT_ASSERT(!contains(text, "\nexportd_exports_failed_total 0\n"));
+        m.increment("exportd_exports_failed_total", "code=\"disk_full\"");
+        m.declareSeries("exportd_exports_failed_total", "code", {"disk_full"}); // again: keeps the value
+        text = m.render();
+        CPPUNIT_ASSERT(contains(text, "exportd_exports_failed_total{code=\"disk_full\"} 1\n"));
+        CPPUNIT_ASSERT(contains(text, "exportd_exports_failed_total{code=\"interrupted\"} 0\n"));
     }
 
     void testGaugeIsSetNotAdded()

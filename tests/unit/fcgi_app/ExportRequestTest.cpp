@@ -13,6 +13,8 @@ class ExportRequestTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testMinimalRequestFillsInDefaults);
     CPPUNIT_TEST(testFullSpecExampleIsAccepted);
     CPPUNIT_TEST(testUnparsableBodiesAreInvalidJson);
+    CPPUNIT_TEST(testJsonThatIsNotAnObjectIsInvalidRequest);
+    CPPUNIT_TEST(testRestrictedDatasetIsAnsweredAsUnknown);
     CPPUNIT_TEST(testDeepNestingIsInvalidJsonNotACrash);
     CPPUNIT_TEST(testInvalidUtf8IsInvalidJson);
     CPPUNIT_TEST(testMissingOrMistypedDatasetIsInvalidRequest);
@@ -70,10 +72,42 @@ public:
     void testUnparsableBodiesAreInvalidJson()
     {
         for (const char* body : {"", "{", "not json", R"({"dataset": "orders"} trailing)", R"({"dataset": "orders"}{})",
-                                 "[1, 2]", "\"orders\"", "42", "null", R"({"dataset": 'orders'})",
+                                 R"({"dataset": 'orders'})",
                                  R"({"dataset": "orders", "dataset": "orders"})", R"({"dataset": "orders",})",
                                  "{\"dataset\": \"orders\" /* c */}"})
             expectError(body, 400, "invalid_json", "");
+    }
+
+    // Verifies that valid JSON of the wrong shape is the client's wrong shape, not unparsable.
+    void testJsonThatIsNotAnObjectIsInvalidRequest()
+    {
+        for (const char* body : {"[1, 2]", "[]", "\"orders\"", "42", "null", "true", "[{\"dataset\": \"orders\"}]"})
+            expectError(body, 400, "invalid_request", "");
+    }
+
+    // Verifies that a dataset kept from an owner answers exactly as one that
+    // does not exist, whatever else the request holds (bad format, bad filter).
+    void testRestrictedDatasetIsAnsweredAsUnknown()
+    {
+        DatasetCatalog restricted = DatasetCatalog::loadString(
+            ordersCatalogJson("/nonexistent.db", R"(, "allowed_owners": ["bob"])"), "");
+        auto errorFor = [&](const std::string& body, const std::string& owner) {
+            try {
+                parseExportRequest(body, restricted, 60, owner);
+            } catch (const RequestError& e) {
+                return std::to_string(e.status()) + " " + e.code() + " " + e.field() + " " + e.what();
+            }
+            return std::string("accepted");
+        };
+        for (const std::string filters : {R"({})", R"({"status": "nope"})", R"({"salary": 1})"}) {
+            const std::string tail = R"(, "format": "pdf", "filters": )" + filters + "}";
+            const std::string hidden = errorFor(R"({"dataset": "orders")" + tail, "alice");
+            const std::string missing = errorFor(R"({"dataset": "ordersx")" + tail, "alice");
+            CPPUNIT_ASSERT_EQUAL(std::string("400 unknown_dataset dataset There is no dataset named \"orders\"."), hidden);
+            CPPUNIT_ASSERT_EQUAL(std::string("400 unknown_dataset dataset There is no dataset named \"ordersx\"."), missing);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("accepted"), errorFor(R"({"dataset": "orders"})", "bob"));
+        CPPUNIT_ASSERT(errorFor(R"({"dataset": "orders"})", "").find("unknown_dataset") != std::string::npos);
     }
 
     void testDeepNestingIsInvalidJsonNotACrash()
