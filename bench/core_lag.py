@@ -21,7 +21,8 @@ def percentile(values, p):
 def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     stack = Stack(retention=5, sweep=30, rows=20000, name="lag",
-                  config={"max_active_exports_per_owner": count + 10, "export_threads": 2}).start()
+                  config={"max_active_exports_per_owner": count + 10, "export_threads": 2,
+                          "max_queued_exports": count + 10, "max_exports_per_owner_per_minute": 0}).start()
     try:
         c = stack.client()
         started = time.monotonic()

@@ -733,16 +733,16 @@ Response Api::health(const Request&)
         // Unauthenticated callers get a sentence; the details (which may name
         // the registry's path or host) go to the log.
         ok = false;
-        body["registry"] = "unavailable";
+        body["registry"] = "error: unavailable";
         _logger.error("event=health_registry_error error=\"%s\"", std::string(e.what()));
     }
     struct stat st {};
     if (::stat(_config.exportsDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         ok = false;
-        body["export_dir"] = "missing";
+        body["export_dir"] = "error: missing";
     } else if (::access(_config.exportsDir.c_str(), W_OK | X_OK) != 0) {
         ok = false;
-        body["export_dir"] = "not writable";
+        body["export_dir"] = std::string("error: ") + std::strerror(errno);
         _logger.error("event=health_export_dir_error error=\"%s\"", std::string(std::strerror(errno)));
     } else {
         body["export_dir"] = "ok";

@@ -38,7 +38,7 @@ const std::map<std::string, std::string>& configDefaults()
         {"page_url", "/"},
         {"export_rows_per_second", "0"},
         {"registry_keep_seconds", "604800"},
-        {"max_exports_per_owner_per_minute", "30"},
+        {"max_exports_per_owner_per_minute", "120"},
         {"max_filters_bytes", "8192"},
         {"max_queued_exports", "64"},
         {"owner_quota_bytes", "2147483648"},

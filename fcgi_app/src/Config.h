@@ -31,7 +31,7 @@ struct Config {
     std::string pageUrl = "/";
     std::int64_t exportRowsPerSecond = 0;
     std::int64_t registryKeepSeconds = 604800;
-    int maxExportsPerOwnerPerMinute = 30;   ///< creation rate per owner; 0 = unlimited
+    int maxExportsPerOwnerPerMinute = 120;   ///< creation rate per owner; 0 = unlimited
     std::int64_t maxFiltersBytes = 8192;    ///< canonical filters stored with a record
     int maxQueuedExports = 64;              ///< jobs queued or running in this process
     std::int64_t ownerQuotaBytes = 2LL * 1024 * 1024 * 1024; ///< bytes of files one owner may hold

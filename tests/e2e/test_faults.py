@@ -143,7 +143,8 @@ class KillNineWithPendingDeletionsTest(FaultCase):
     def test_kill9_then_restart_after_expiry_deletes_within_one_sweep(self):
         sweep = 2
         s = self.start(retention=30, sweep=sweep, rows=20000, name="kill-pending",
-                       config={"max_active_exports_per_owner": 1000})
+                       config={"max_active_exports_per_owner": 1000, "max_queued_exports": 1000,
+                               "max_exports_per_owner_per_minute": 0})
         c = s.client()
         due_ids, later_ids = [], []
         for n in range(self.DUE):
