@@ -37,6 +37,8 @@ NOTES_LABELS = [
     "=SUM(A1:A9)", "+1 555", "-2 dollars", "@cmd", "\tTabbed", "\rReturn", "Anna =Formula",
     "DE' OR '1'='1", "' OR 1=1 --", "Robert'); DROP TABLE notes;--", "%", "_",
     '=HYPERLINK("http://evil.example/?a=1,b","click")', "plain", "MiXeD CaSe", "x\"; filename=\"evil.sh",
+    # A second cell where `;` (Excel's list separator in many locales) or a TAB splits the value.
+    "x;=cmd|' /C calc'!A0", "x\t=cmd|' /C calc'!A0", "x; -2+3", "x;\t@SUM(A1)", "two\n=lines",
 ]
 NOTES = [(i + 1, "a" if i % 2 == 0 else "b", label, (i * 37) % 100 - 50, "2024-%02d-01T00:00:00Z" % (i % 12 + 1))
          for i, label in enumerate(NOTES_LABELS)]
@@ -558,6 +560,9 @@ class DataAndFilesTest(unittest.TestCase):
                 self.assertEqual(g[2], ("'" + label) if starts_formula else label)
                 self.assertEqual(r[2], label, "csv_formula_guard false: raw")
                 self.assertEqual(g[3], str(amount), "numbers stay numbers, even negative ones")
+        body = self.download(self.ready({"dataset": "notes"})).body.decode()
+        self.assertIn('"x;=cmd|\' /C calc\'!A0"', body, "a field holding ; is quoted")
+        self.assertIn('"x\t=cmd|\' /C calc\'!A0"', body, "a field holding a TAB is quoted")
         names = {n[2]: g[2] for n, g in zip(NOTES, guarded[1:])}
         self.assertEqual(names["Anna =Formula"], "Anna =Formula", "only a leading character counts")
         self.assertEqual(names['=HYPERLINK("http://evil.example/?a=1,b","click")'],
