@@ -23,7 +23,7 @@ import tempfile
 import unittest
 
 import fcgi_client
-from harness import ROOT, Stack, wait_until
+from harness import ROOT, Stack, metric_value, wait_until
 
 ABSENT = object()       # the error body must not have a "field"
 NGINX = None            # nginx answers itself: its status stands, no exportd code
@@ -768,6 +768,54 @@ class LimitsTest(unittest.TestCase):
                 d = c.get("/api/exports/%s/download" % r.json()["id"])
                 self.assertEqual((d.status, d.json()["error"]), (409, "export_failed"))
             self.assertEqual(stack.export_files(), [at_limit["id"]])
+        finally:
+            stack.stop()
+
+
+class ForeignFilesTest(unittest.TestCase):
+    """The sweeper deletes only regular files named as exportd names them (issue 12, item 6)."""
+
+    ORPHAN = "ZyXwVuTsRqPoNmLkJiHgFw"            # a minted id nobody knows: deleted
+    FOREIGN = "Quarterly_Report_2026_v2"         # a valid API id (22-32), not a minted one
+    LINK = "AbCdEfGhIjKlMnOpQrStUA"               # minted names, but not regular files
+    PART_LINK = "LinkPartLinkPartLinkPQ.part"
+    DIRECTORY = "DirectoryDirectoryDirg"
+
+    def last_sweep(self, stack):
+        return metric_value(stack.metrics(), "exportd_last_sweep_timestamp_seconds")
+
+    def test_sweeps_leave_foreign_files_links_and_directories_alone(self):
+        stack = Stack(name="foreign", sweep=1).start()
+        try:
+            d = stack.exports_dir
+            wait_until(lambda: os.path.isdir(d), 10, what="exports_dir")
+            outside = os.path.join(stack.dir, "outside.txt")
+            with open(outside, "w") as f:
+                f.write("precious")
+            for name in (self.ORPHAN, self.FOREIGN):
+                with open(os.path.join(d, name), "w") as f:
+                    f.write("a,b\r\n")
+            os.symlink(outside, os.path.join(d, self.LINK))
+            os.symlink(outside, os.path.join(d, self.PART_LINK))
+            os.mkdir(os.path.join(d, self.DIRECTORY))
+            # Two sweeps that started after the files were there: wait for the
+            # last-sweep time to advance twice rather than sleeping.
+            first = self.last_sweep(stack)
+            second = wait_until(lambda: (lambda v: v if v > first else None)(self.last_sweep(stack)),
+                                stack.sweep * 10 + 5, what="a sweep")
+            wait_until(lambda: self.last_sweep(stack) > second, stack.sweep * 10 + 5, what="a second sweep")
+            files = stack.export_files()
+            self.assertNotIn(self.ORPHAN, files, "the sweeps ran: exportd's own orphan is deleted")
+            self.assertIn(self.FOREIGN, files, "a file exportd did not name is kept")
+            for name in (self.LINK, self.PART_LINK):
+                self.assertTrue(os.path.islink(os.path.join(d, name)), "the symlink %s is kept" % name)
+            with open(outside) as f:
+                self.assertEqual(f.read(), "precious", "the link's target is untouched")
+            self.assertTrue(os.path.isdir(os.path.join(d, self.DIRECTORY)))
+            m = stack.metrics()
+            self.assertEqual(metric_value(m, "exportd_cleanup_failures_total"), 0, "no error counted")
+            self.assertEqual(metric_value(m, "exportd_files_deleted_total", 'reason="orphan"'), 1)
+            self.assertNotIn("cannot delete", stack.log())
         finally:
             stack.stop()
 
