@@ -10,6 +10,7 @@ import atexit
 import base64
 import csv
 import grp
+import http.client
 import io
 import json
 import os
@@ -17,9 +18,13 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import fcgi_client
@@ -818,6 +823,96 @@ class ForeignFilesTest(unittest.TestCase):
             self.assertNotIn("cannot delete", stack.log())
         finally:
             stack.stop()
+
+
+class StalledClientsTest(unittest.TestCase):
+    """Clients of the FastCGI socket that connect and stall hold a request thread
+    for at most request_read_timeout_seconds (issue 12, item 7)."""
+
+    TIMEOUT = 5      # the default request_read_timeout_seconds
+    MARGIN = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(name="stall").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def health(self, timeout):
+        """(status or None, seconds taken) of GET /api/health through nginx."""
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=timeout)
+        try:
+            conn.request("GET", "/api/health")
+            r = conn.getresponse()
+            r.read()
+            return r.status, time.monotonic() - started
+        except OSError:
+            return None, time.monotonic() - started
+        finally:
+            conn.close()
+
+    def connect(self, first_bytes):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.stack.socket())
+        s.sendall(first_bytes)
+        return s
+
+    def assert_service_answers(self, socks):
+        status, took = self.health(self.TIMEOUT + self.MARGIN)
+        self.assertEqual(status, 200, "/api/health unanswered after %.1f s with %d stalled connections"
+                         % (took, len(socks)))
+        self.assertLess(took, self.TIMEOUT + self.MARGIN)
+        self.assertIsNone(self.stack.procs[0].poll(), "exportd is still running")
+        # exportd gave up on the stalled connections: each sees its end.
+        for s in socks:
+            s.settimeout(self.TIMEOUT + self.MARGIN)
+            try:
+                self.assertEqual(s.recv(1024), b"", "connection closed by exportd")
+            except ConnectionResetError:
+                pass
+
+    def test_connections_that_send_one_byte_and_stall(self):
+        threads = int(self.stack.props.get("request_threads", 8))
+        socks = [self.connect(b"\x01") for _ in range(threads + 2)]
+        try:
+            self.assert_service_answers(socks)
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_connections_that_trickle_a_valid_request(self):
+        # A byte every half second: each read returns in time, the request never
+        # ends. Only a deadline for the whole request frees the thread.
+        params = fcgi_client._pairs({"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/health",
+                                     "X_PADDING": "p" * 200})
+        message = (fcgi_client._record(fcgi_client.BEGIN_REQUEST, struct.pack(">HB5x", fcgi_client.RESPONDER, 0))
+                   + fcgi_client._record(fcgi_client.PARAMS, params))
+        threads = int(self.stack.props.get("request_threads", 8))
+        socks = [self.connect(message[:1]) for _ in range(threads + 2)]
+        done = threading.Event()
+
+        def trickle():
+            live = list(socks)
+            for i in range(1, len(message)):
+                for s in list(live):
+                    try:
+                        s.send(message[i:i + 1])
+                    except OSError:
+                        live.remove(s)
+                if done.wait(0.5) or not live:
+                    return
+        t = threading.Thread(target=trickle, daemon=True)
+        t.start()
+        try:
+            self.assert_service_answers(socks)
+        finally:
+            done.set()
+            t.join()
+            for s in socks:
+                s.close()
 
 
 if __name__ == "__main__":
