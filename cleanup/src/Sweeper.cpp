@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <set>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 namespace exportd::cleanup {
 
@@ -155,7 +156,18 @@ void Sweeper::sweepDirectory(Millis now, SweepReport& report)
         const bool part = name.size() > PART_SUFFIX.size()
             && name.compare(name.size() - PART_SUFFIX.size(), PART_SUFFIX.size(), PART_SUFFIX) == 0;
         const std::string id = part ? name.substr(0, name.size() - PART_SUFFIX.size()) : name;
-        if (!isWellFormedId(id)) continue; // not exportd's: never touched
+        // Only names exportd mints (not the API's looser 22-32 rule): a user's
+        // "Quarterly_Report_2026_v2" is not exportd's and is never touched.
+        if (!isMintedId(id)) continue;
+        // Only regular files, looked at without following a symlink: exportd
+        // never makes links, directories or FIFOs, so whoever did keeps them.
+        struct stat st {};
+        if (::lstat((_options.exportsDir + "/" + name).c_str(), &st) != 0) continue; // gone meanwhile
+        if (!S_ISREG(st.st_mode)) {
+            if (_logger.debug())
+                _logger.debug("sweep: skipping " + name + ": not a regular file");
+            continue;
+        }
 
         const auto rec = _registry.find(id);
         std::string reason;
@@ -230,6 +242,13 @@ bool isWellFormedId(std::string_view name)
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
             || c == '_' || c == '-';
     });
+}
+
+bool isMintedId(std::string_view name)
+{
+    if (name.size() != 22 || !isWellFormedId(name)) return false;
+    const char last = name.back();
+    return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
 }
 
 std::string newExportId()

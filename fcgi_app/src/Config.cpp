@@ -25,6 +25,7 @@ const std::map<std::string, std::string>& configDefaults()
         {"datasets_file", "/etc/exportd/datasets.json"},
         {"listen", ""},
         {"request_threads", "8"},
+        {"request_read_timeout_seconds", "5"},
         {"export_threads", "2"},
         {"identity_param", "REMOTE_USER"},
         {"max_active_exports_per_owner", "3"},
@@ -120,6 +121,7 @@ Config loadConfig(const std::string& path, bool required)
     c.datasetsFile = values["datasets_file"];
     c.listen = values["listen"];
     c.requestThreads = static_cast<int>(toInt(values, "request_threads", 1, 1024));
+    c.requestReadTimeoutSeconds = static_cast<int>(toInt(values, "request_read_timeout_seconds", 1, 3600));
     c.exportThreads = static_cast<int>(toInt(values, "export_threads", 1, 256));
     c.identityParam = values["identity_param"];
     if (c.identityParam.empty())

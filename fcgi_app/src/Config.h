@@ -18,6 +18,7 @@ struct Config {
     std::string datasetsFile = "/etc/exportd/datasets.json";
     std::string listen;              ///< "" = fd 0 if listening, else unix:/run/exportd/exportd.sock
     int requestThreads = 8;
+    int requestReadTimeoutSeconds = 5; ///< longest a FastCGI client may take to send a request or take its answer
     int exportThreads = 2;
     std::string identityParam = "REMOTE_USER";
     int maxActiveExportsPerOwner = 3;

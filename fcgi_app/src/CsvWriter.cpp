@@ -13,6 +13,9 @@ struct CsvClasses {
     {
         c[static_cast<unsigned char>(',')] = c[static_cast<unsigned char>('"')] = 1;
         c[static_cast<unsigned char>('\r')] = c[static_cast<unsigned char>('\n')] = 1;
+        // `;` is the list separator of Excel in many locales, TAB that of
+        // tab-separated readings: unquoted, either would start a new cell.
+        c[static_cast<unsigned char>(';')] = c[static_cast<unsigned char>('\t')] = 1;
         for (int i = 0x80; i < 256; ++i)
             c[i] = 2;
     }

@@ -4,8 +4,8 @@
 
 namespace exportd {
 
-/// CSV per SPEC 3: RFC 4180, UTF-8, header row, CRLF, quoting of fields that
-/// hold , " CR or LF, and the formula guard (a leading ' before text starting
+/// CSV: RFC 4180, UTF-8, header row, CRLF, quoting of fields that
+/// hold , " CR LF ; or TAB, and the formula guard (a leading ' before text starting
 /// with = + - @ TAB CR) unless the dataset turns it off. Used by one thread.
 class CsvWriter : public FileRowWriter {
 public:

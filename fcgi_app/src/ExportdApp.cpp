@@ -201,7 +201,8 @@ int ExportdApp::serve()
 
     Api api(config, *registry, runner, scheduler, metrics, clock, catalogHolder, instanceId,
             Poco::Logger::get("exportd.api"));
-    FcgiServer server(listenFd, config.requestThreads, config.maxBodyBytes, config.identityParam,
+    FcgiServer server(listenFd, config.requestThreads, config.requestReadTimeoutSeconds, config.maxBodyBytes,
+                      config.identityParam,
                       [&api](const Request& r) { return api.handle(r); }, Poco::Logger::get("exportd.fcgi"));
     server.start();
     log.information("event=started instance=%s listen=%s exports_dir=%s retention_seconds=%s datasets=%s",

@@ -8,8 +8,10 @@
 #include <fcgiapp.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -164,10 +166,43 @@ int openListenSocket(const std::string& listen, int fileGid, std::string& descri
     return bindTcp(listen);
 }
 
-FcgiServer::FcgiServer(int listenFd, int threads, std::int64_t maxBodyBytes, std::string identityParam,
-                       Handler handler, Poco::Logger& logger)
-    : _fd(listenFd), _threads(threads), _maxBodyBytes(maxBodyBytes), _identityParam(std::move(identityParam)),
-      _handler(std::move(handler)), _logger(logger)
+// Arms a worker's Deadline on a connection (a fresh deadline each arm()) and
+// disarms it when destroyed.
+class FcgiServer::ArmedDeadline {
+public:
+    ArmedDeadline(Deadline& deadline, std::chrono::seconds timeout) : _deadline(deadline), _timeout(timeout) {}
+    ~ArmedDeadline() { disarm(); }
+    ArmedDeadline(const ArmedDeadline&) = delete;
+    ArmedDeadline& operator=(const ArmedDeadline&) = delete;
+
+    void arm(int connection)
+    {
+        disarm();
+        const int copy = connection < 0 ? -1 : ::fcntl(connection, F_DUPFD_CLOEXEC, 0);
+        if (copy < 0)
+            return;
+        std::lock_guard<std::mutex> lock(_deadline.mutex);
+        _deadline.fd = copy;
+        _deadline.until = std::chrono::steady_clock::now() + _timeout;
+    }
+
+    void disarm()
+    {
+        std::lock_guard<std::mutex> lock(_deadline.mutex);
+        if (_deadline.fd >= 0)
+            ::close(_deadline.fd);
+        _deadline.fd = -1;
+    }
+
+private:
+    Deadline& _deadline;
+    std::chrono::seconds _timeout;
+};
+
+FcgiServer::FcgiServer(int listenFd, int threads, int readTimeoutSeconds, std::int64_t maxBodyBytes,
+                       std::string identityParam, Handler handler, Poco::Logger& logger)
+    : _fd(listenFd), _threads(threads), _readTimeout(std::max(1, readTimeoutSeconds)), _maxBodyBytes(maxBodyBytes),
+      _identityParam(std::move(identityParam)), _handler(std::move(handler)), _logger(logger)
 {
     FCGX_Init();
 }
@@ -179,6 +214,9 @@ FcgiServer::~FcgiServer()
 
 void FcgiServer::start()
 {
+    for (int i = 0; i < _threads; ++i)
+        _deadlines.emplace_back(new Deadline);
+    _watchdog = std::thread([this] { watch(); });
     for (int i = 0; i < _threads; ++i) {
         _runnables.emplace_back(new Poco::RunnableAdapter<FcgiServer>(*this, &FcgiServer::serve));
         _workers.emplace_back(new Poco::Thread("fcgi-" + std::to_string(i)));
@@ -225,6 +263,52 @@ void FcgiServer::stop()
         if (!joined[i])
             _workers[i]->join();
     _workers.clear();
+    {
+        std::lock_guard<std::mutex> lock(_watchMutex);
+        _watchStop = true;
+    }
+    _watchWake.notify_all();
+    if (_watchdog.joinable())
+        _watchdog.join();
+}
+
+void FcgiServer::watch()
+{
+    std::unique_lock<std::mutex> lock(_watchMutex);
+    while (!_watchStop) {
+        _watchWake.wait_for(lock, std::chrono::milliseconds(200));
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& deadline : _deadlines) {
+            std::lock_guard<std::mutex> slot(deadline->mutex);
+            if (deadline->fd < 0 || now < deadline->until)
+                continue;
+            // Wakes the worker's read() or write() on the connection (it returns
+            // end of file or an error): libfcgi abandons the request, the worker
+            // takes the next connection.
+            ::shutdown(deadline->fd, SHUT_RDWR);
+            ::close(deadline->fd);
+            deadline->fd = -1;
+            _logger.warning("event=request_timeout timeout_seconds=%s",
+                            std::to_string(_readTimeout.count()));
+        }
+    }
+}
+
+int FcgiServer::acceptConnection()
+{
+    const int conn = ::accept4(_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) {
+        const int err = errno;
+        if (err != EINTR && err != ECONNABORTED && err != EAGAIN) {
+            // EMFILE and the like: do not spin on the socket.
+            _logger.error("event=accept_failed error=\"%s\"", std::string(std::strerror(err)));
+            ::usleep(100000);
+        }
+        return -1;
+    }
+    int one = 1; // as libfcgi does for TCP; refused harmlessly by a unix socket
+    ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return conn;
 }
 
 void FcgiServer::serve()
@@ -234,15 +318,39 @@ void FcgiServer::serve()
     sigaddset(&set, SIGUSR1);
     ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 
+    Deadline& deadline = *_deadlines.at(static_cast<std::size_t>(_nextDeadline.fetch_add(1)));
+
+    // FCGX_Accept_r() reads the request's params itself before it returns, and
+    // libfcgi reads without any time limit: one byte sent and then silence held
+    // a thread for good, and request_threads such clients stopped the service.
+    // SO_RCVTIMEO on the listening socket is no cure (connections accepted on a
+    // unix socket do not inherit it, only TCP ones do), nor is a per-read
+    // timeout (a client that sends a byte now and then never trips it). So the
+    // worker accepts the connection itself and gives it to libfcgi as the
+    // request's connection (ipcFd, keepConnection set so that the FCGX_Finish_r
+    // at the start of FCGX_Accept_r leaves it open; libfcgi then reads from it
+    // instead of accepting, and resets keepConnection from the request's own
+    // flags). libfcgi's listening socket is -1: it never accepts on its own, not
+    // even after dropping a bad connection. A watchdog holds a deadline of
+    // request_read_timeout_seconds over reading the request (params and body)
+    // and again over writing the answer and closing; past it the connection is
+    // shut down and the thread takes the next one.
     FCGX_Request req;
-    FCGX_InitRequest(&req, _fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    FCGX_InitRequest(&req, -1, FCGI_FAIL_ACCEPT_ON_INTR);
     while (!_stopping.load()) {
-        if (FCGX_Accept_r(&req) < 0) {
-            if (_stopping.load())
-                break;
-            continue; // EINTR or a broken connection: accept the next one
+        if (req.ipcFd < 0) {
+            const int conn = acceptConnection();
+            if (conn < 0)
+                continue; // EINTR (stop() wakes workers so) or a failed accept
+            req.ipcFd = conn;
+            req.keepConnection = 1;
         }
-        // Always finish the request, whatever happens while answering it.
+        ArmedDeadline guard(deadline, _readTimeout);
+        guard.arm(req.ipcFd);
+        if (FCGX_Accept_r(&req) < 0)
+            continue; // libfcgi dropped the connection (closed, malformed, timed out)
+        // Always finish the request, whatever happens while answering it (before
+        // the guard is disarmed: finishing writes and closes the connection).
         struct Finish {
             FCGX_Request& r;
             ~Finish() { FCGX_Finish_r(&r); }
@@ -278,12 +386,14 @@ void FcgiServer::serve()
                 int got = FCGX_GetStr(&request.body[0], static_cast<int>(length), req.in);
                 request.body.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
             }
+            guard.disarm(); // the request is read; answering it has no deadline
             response = _handler(request);
         } catch (const std::exception& e) {
             _logger.error("event=request_failed error=\"%s\"", std::string(e.what()));
             response = errorResponse(500, "internal_error", "Something went wrong on our side.");
             response.setHeader("Cache-Control", "no-store");
         }
+        guard.arm(req.ipcFd);
         writeResponse(req, response);
     }
     FCGX_Free(&req, 0);

@@ -5,7 +5,11 @@
 #include <Poco/Thread.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,17 +25,20 @@ namespace exportd {
 int openListenSocket(const std::string& listen, int fileGid, std::string& description);
 
 /// The only class that touches libfcgi. Runs `threads` worker threads, each in
-/// the FCGX_Accept_r / FCGX_Finish_r loop of libfcgi's threaded example; turns
-/// each request into a Request (body capped at maxBodyBytes), hands it to the
-/// handler and writes the Response. Threads must be started with SIGUSR1
-/// blocked everywhere else: stop() sends it to wake workers blocked in accept.
-/// Lives as long as the application.
+/// the FCGX_Accept_r / FCGX_Finish_r loop of libfcgi's threaded example (the
+/// connection itself accepted by the worker, see serve()); turns each request
+/// into a Request (body capped at maxBodyBytes), hands it to the handler and
+/// writes the Response. A client gets `readTimeoutSeconds` to send its whole
+/// request (params and body) and as long again to take the answer; past that a
+/// watchdog shuts its connection down and the thread takes the next one.
+/// Threads must be started with SIGUSR1 blocked everywhere else: stop() sends
+/// it to wake workers blocked in accept. Lives as long as the application.
 class FcgiServer {
 public:
     using Handler = std::function<Response(const Request&)>;
 
-    FcgiServer(int listenFd, int threads, std::int64_t maxBodyBytes, std::string identityParam,
-               Handler handler, Poco::Logger& logger);
+    FcgiServer(int listenFd, int threads, int readTimeoutSeconds, std::int64_t maxBodyBytes,
+               std::string identityParam, Handler handler, Poco::Logger& logger);
     ~FcgiServer();
 
     void start();
@@ -40,10 +47,29 @@ public:
 
 private:
     class Worker;
-    void serve();
+    /// One per worker: the connection it is reading from or writing to, and
+    /// until when. `fd` is the worker's own dup of the connection, so its
+    /// number cannot be reused while the watchdog may still shut it down.
+    struct Deadline {
+        std::mutex mutex;
+        int fd = -1;
+        std::chrono::steady_clock::time_point until;
+    };
+    class ArmedDeadline;
+
+    void serve(); // each worker
+    void watch(); // the watchdog thread
+    int acceptConnection();
 
     int _fd;
     int _threads;
+    std::chrono::seconds _readTimeout;
+    std::vector<std::unique_ptr<Deadline>> _deadlines;
+    std::atomic<int> _nextDeadline{0};
+    std::thread _watchdog;
+    std::mutex _watchMutex;
+    std::condition_variable _watchWake;
+    bool _watchStop = false;
     std::int64_t _maxBodyBytes;
     std::string _identityParam;
     Handler _handler;

@@ -10,6 +10,7 @@ import atexit
 import base64
 import csv
 import grp
+import http.client
 import io
 import json
 import os
@@ -17,13 +18,17 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import fcgi_client
-from harness import ROOT, Stack, wait_until
+from harness import ROOT, Stack, metric_value, wait_until
 
 ABSENT = object()       # the error body must not have a "field"
 NGINX = None            # nginx answers itself: its status stands, no exportd code
@@ -37,6 +42,8 @@ NOTES_LABELS = [
     "=SUM(A1:A9)", "+1 555", "-2 dollars", "@cmd", "\tTabbed", "\rReturn", "Anna =Formula",
     "DE' OR '1'='1", "' OR 1=1 --", "Robert'); DROP TABLE notes;--", "%", "_",
     '=HYPERLINK("http://evil.example/?a=1,b","click")', "plain", "MiXeD CaSe", "x\"; filename=\"evil.sh",
+    # A second cell where `;` (Excel's list separator in many locales) or a TAB splits the value.
+    "x;=cmd|' /C calc'!A0", "x\t=cmd|' /C calc'!A0", "x; -2+3", "x;\t@SUM(A1)", "two\n=lines",
 ]
 NOTES = [(i + 1, "a" if i % 2 == 0 else "b", label, (i * 37) % 100 - 50, "2024-%02d-01T00:00:00Z" % (i % 12 + 1))
          for i, label in enumerate(NOTES_LABELS)]
@@ -560,6 +567,9 @@ class DataAndFilesTest(unittest.TestCase):
                 self.assertEqual(g[2], ("'" + label) if starts_formula else label)
                 self.assertEqual(r[2], label, "csv_formula_guard false: raw")
                 self.assertEqual(g[3], str(amount), "numbers stay numbers, even negative ones")
+        body = self.download(self.ready({"dataset": "notes"})).body.decode()
+        self.assertIn('"x;=cmd|\' /C calc\'!A0"', body, "a field holding ; is quoted")
+        self.assertIn('"x\t=cmd|\' /C calc\'!A0"', body, "a field holding a TAB is quoted")
         names = {n[2]: g[2] for n, g in zip(NOTES, guarded[1:])}
         self.assertEqual(names["Anna =Formula"], "Anna =Formula", "only a leading character counts")
         self.assertEqual(names['=HYPERLINK("http://evil.example/?a=1,b","click")'],
@@ -767,6 +777,144 @@ class LimitsTest(unittest.TestCase):
             self.assertEqual(stack.export_files(), [at_limit["id"]])
         finally:
             stack.stop()
+
+
+class ForeignFilesTest(unittest.TestCase):
+    """The sweeper deletes only regular files named as exportd names them (issue 12, item 6)."""
+
+    ORPHAN = "ZyXwVuTsRqPoNmLkJiHgFw"            # a minted id nobody knows: deleted
+    FOREIGN = "Quarterly_Report_2026_v2"         # a valid API id (22-32), not a minted one
+    LINK = "AbCdEfGhIjKlMnOpQrStUA"               # minted names, but not regular files
+    PART_LINK = "LinkPartLinkPartLinkPQ.part"
+    DIRECTORY = "DirectoryDirectoryDirg"
+
+    def last_sweep(self, stack):
+        return metric_value(stack.metrics(), "exportd_last_sweep_timestamp_seconds")
+
+    def test_sweeps_leave_foreign_files_links_and_directories_alone(self):
+        stack = Stack(name="foreign", sweep=1).start()
+        try:
+            d = stack.exports_dir
+            wait_until(lambda: os.path.isdir(d), 10, what="exports_dir")
+            outside = os.path.join(stack.dir, "outside.txt")
+            with open(outside, "w") as f:
+                f.write("precious")
+            for name in (self.ORPHAN, self.FOREIGN):
+                with open(os.path.join(d, name), "w") as f:
+                    f.write("a,b\r\n")
+            os.symlink(outside, os.path.join(d, self.LINK))
+            os.symlink(outside, os.path.join(d, self.PART_LINK))
+            os.mkdir(os.path.join(d, self.DIRECTORY))
+            # Two sweeps that started after the files were there: wait for the
+            # last-sweep time to advance twice rather than sleeping.
+            first = self.last_sweep(stack)
+            second = wait_until(lambda: (lambda v: v if v > first else None)(self.last_sweep(stack)),
+                                stack.sweep * 10 + 5, what="a sweep")
+            wait_until(lambda: self.last_sweep(stack) > second, stack.sweep * 10 + 5, what="a second sweep")
+            files = stack.export_files()
+            self.assertNotIn(self.ORPHAN, files, "the sweeps ran: exportd's own orphan is deleted")
+            self.assertIn(self.FOREIGN, files, "a file exportd did not name is kept")
+            for name in (self.LINK, self.PART_LINK):
+                self.assertTrue(os.path.islink(os.path.join(d, name)), "the symlink %s is kept" % name)
+            with open(outside) as f:
+                self.assertEqual(f.read(), "precious", "the link's target is untouched")
+            self.assertTrue(os.path.isdir(os.path.join(d, self.DIRECTORY)))
+            m = stack.metrics()
+            self.assertEqual(metric_value(m, "exportd_cleanup_failures_total"), 0, "no error counted")
+            self.assertEqual(metric_value(m, "exportd_files_deleted_total", 'reason="orphan"'), 1)
+            self.assertNotIn("cannot delete", stack.log())
+        finally:
+            stack.stop()
+
+
+class StalledClientsTest(unittest.TestCase):
+    """Clients of the FastCGI socket that connect and stall hold a request thread
+    for at most request_read_timeout_seconds (issue 12, item 7)."""
+
+    TIMEOUT = 5      # the default request_read_timeout_seconds
+    MARGIN = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(name="stall").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def health(self, timeout):
+        """(status or None, seconds taken) of GET /api/health through nginx."""
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=timeout)
+        try:
+            conn.request("GET", "/api/health")
+            r = conn.getresponse()
+            r.read()
+            return r.status, time.monotonic() - started
+        except OSError:
+            return None, time.monotonic() - started
+        finally:
+            conn.close()
+
+    def connect(self, first_bytes):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.stack.socket())
+        s.sendall(first_bytes)
+        return s
+
+    def assert_service_answers(self, socks):
+        status, took = self.health(self.TIMEOUT + self.MARGIN)
+        self.assertEqual(status, 200, "/api/health unanswered after %.1f s with %d stalled connections"
+                         % (took, len(socks)))
+        self.assertLess(took, self.TIMEOUT + self.MARGIN)
+        self.assertIsNone(self.stack.procs[0].poll(), "exportd is still running")
+        # exportd gave up on the stalled connections: each sees its end.
+        for s in socks:
+            s.settimeout(self.TIMEOUT + self.MARGIN)
+            try:
+                self.assertEqual(s.recv(1024), b"", "connection closed by exportd")
+            except ConnectionResetError:
+                pass
+
+    def test_connections_that_send_one_byte_and_stall(self):
+        threads = int(self.stack.props.get("request_threads", 8))
+        socks = [self.connect(b"\x01") for _ in range(threads + 2)]
+        try:
+            self.assert_service_answers(socks)
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_connections_that_trickle_a_valid_request(self):
+        # A byte every half second: each read returns in time, the request never
+        # ends. Only a deadline for the whole request frees the thread.
+        params = fcgi_client._pairs({"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/health",
+                                     "X_PADDING": "p" * 200})
+        message = (fcgi_client._record(fcgi_client.BEGIN_REQUEST, struct.pack(">HB5x", fcgi_client.RESPONDER, 0))
+                   + fcgi_client._record(fcgi_client.PARAMS, params))
+        threads = int(self.stack.props.get("request_threads", 8))
+        socks = [self.connect(message[:1]) for _ in range(threads + 2)]
+        done = threading.Event()
+
+        def trickle():
+            live = list(socks)
+            for i in range(1, len(message)):
+                for s in list(live):
+                    try:
+                        s.send(message[i:i + 1])
+                    except OSError:
+                        live.remove(s)
+                if done.wait(0.5) or not live:
+                    return
+        t = threading.Thread(target=trickle, daemon=True)
+        t.start()
+        try:
+            self.assert_service_answers(socks)
+        finally:
+            done.set()
+            t.join()
+            for s in socks:
+                s.close()
 
 
 if __name__ == "__main__":

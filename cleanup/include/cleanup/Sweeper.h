@@ -40,8 +40,9 @@ struct SweeperOptions {
 
 /// The safety net under the CleanupScheduler (SPEC 4). sweepOnce() deletes
 /// overdue ready files, `.part` files whose job is not running in a live
-/// process, files of finished exports and orphan files (only names that are a
-/// well-formed export id, optionally with `.part`); it marks queued/running
+/// process, files of finished exports and orphan files (only regular files,
+/// never following a symlink, whose names are a minted id (isMintedId),
+/// optionally with `.part`); it marks queued/running
 /// exports of dead processes failed/interrupted, claims ready exports not yet
 /// due that no live process has scheduled and schedules them, and purges old
 /// records. It also keeps this process's lease alive.
@@ -90,5 +91,12 @@ bool isWellFormedId(std::string_view name);
 /// A new export id: 16 bytes from the OS secure random source (getrandom),
 /// base64url without padding (22 characters).
 std::string newExportId();
+
+/// True if `name` has exactly the shape of what newExportId() produces: 22
+/// characters of [A-Za-z0-9_-], the last of which carries only the 2 bits left
+/// of 128 and so is one of `A`, `Q`, `g`, `w`. The sweeper deletes only files
+/// named like this (optionally with `.part`); isWellFormedId() is the looser
+/// rule of the HTTP API.
+bool isMintedId(std::string_view name);
 
 } // namespace exportd::cleanup

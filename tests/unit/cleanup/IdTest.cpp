@@ -11,6 +11,7 @@ class IdTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testNewIdIsTwentyTwoUrlSafeCharacters);
     CPPUNIT_TEST(testNewIdsDoNotRepeat);
     CPPUNIT_TEST(testWellFormedIdAcceptsOnlyUrlSafeOfRightLength);
+    CPPUNIT_TEST(testMintedIdIsExactlyTheShapeOfNewExportId);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -46,6 +47,32 @@ public:
         CPPUNIT_ASSERT(!isWellFormedId("abcdefghijklmnopqrstu+"));
         CPPUNIT_ASSERT(!isWellFormedId("abcdefghijklmnopqrstuv.part"));
         CPPUNIT_ASSERT(!isWellFormedId(""));
+    }
+
+    // Verifies the sweeper's rule: 22 base64url characters whose last one carries
+    // only the 2 remaining bits of 128 (A, Q, g or w), as newExportId() makes them.
+    void testMintedIdIsExactlyTheShapeOfNewExportId()
+    {
+        for (int i = 0; i < 10000; ++i) {
+            const std::string id = newExportId();
+            CPPUNIT_ASSERT_MESSAGE(id, isMintedId(id));
+        }
+        for (char last : {'A', 'Q', 'g', 'w'})
+            CPPUNIT_ASSERT(isMintedId("abcdefghij-_012345678" + std::string(1, last)));
+        CPPUNIT_ASSERT(!isMintedId("Quarterly_Report_2026_v2"));       // 24: well-formed, not minted
+        CPPUNIT_ASSERT(isWellFormedId("Quarterly_Report_2026_v2"));
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij-_012345678B"));         // 22, last character impossible
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij-_012345678x"));
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij-_012345678-"));
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij-_01234567A"));          // 21
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij-_0123456789A"));        // 23
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij+_012345678A"));
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij/_012345678A"));
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij=_012345678A"));
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij._012345678A"));
+        CPPUNIT_ASSERT(!isMintedId("abcdefghij-_012345678A.part"));
+        CPPUNIT_ASSERT(!isMintedId(std::string("abcdefghij\0_012345678A", 22)));
+        CPPUNIT_ASSERT(!isMintedId(""));
     }
 };
 

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace exportd::cleanup;
 using namespace exportd::cleanup::test;
@@ -17,6 +18,10 @@ class SweeperTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testSweepKeepsReadyFileNotYetDue);
     CPPUNIT_TEST(testSweepDeletesOrphanFile);
     CPPUNIT_TEST(testSweepLeavesForeignNamesAlone);
+    CPPUNIT_TEST(testSweepLeavesWellFormedButNotMintedNamesAlone);
+    CPPUNIT_TEST(testSweepNeverDeletesOrFollowsSymlinks);
+    CPPUNIT_TEST(testSweepSkipsDirectoryWithMintedName);
+    CPPUNIT_TEST(testSweepSkipsFifoWithMintedName);
     CPPUNIT_TEST(testSweepDeletesPartOfDeadJob);
     CPPUNIT_TEST(testSweepKeepsPartOfLiveJob);
     CPPUNIT_TEST(testSweepKeepsFinalFileOfJobAboutToBeReady);
@@ -105,6 +110,67 @@ public:
         for (const auto& name : foreign) CPPUNIT_ASSERT_MESSAGE(name, exists(path(name)));
         CPPUNIT_ASSERT(exists(path("subdir")));
         CPPUNIT_ASSERT_EQUAL(0, report.orphansDeleted + report.partsDeleted + report.errors);
+    }
+
+    // Verifies that a name which passes the HTTP API's 22-32 character rule but is
+    // not what newExportId() mints (someone's "Quarterly_Report_2026_v2") is kept.
+    void testSweepLeavesWellFormedButNotMintedNamesAlone()
+    {
+        const std::vector<std::string> foreign = {
+            "Quarterly_Report_2026_v2", "Quarterly_Report_2026_v2.part",
+            std::string(21, 'a') + "x",                       // 22, last character not A Q g w
+            std::string(21, 'a') + "B.part", std::string(23, 'A'), std::string(32, 'A')};
+        for (const auto& name : foreign) writeFile(path(name));
+        const SweepReport report = _sweeper->sweepOnce();
+        for (const auto& name : foreign) CPPUNIT_ASSERT_MESSAGE(name, exists(path(name)));
+        CPPUNIT_ASSERT_EQUAL(0, report.orphansDeleted + report.partsDeleted + report.errors);
+    }
+
+    // Verifies that a symlink with a minted name is neither deleted nor followed:
+    // both the link and the file it points to (outside exports_dir) survive.
+    void testSweepNeverDeletesOrFollowsSymlinks()
+    {
+        const std::string target = _dir->file("outside.txt");
+        writeFile(target, "precious");
+        const std::string link = testId("symlink"), partLink = testId("symlinkpart") + ".part";
+        CPPUNIT_ASSERT_EQUAL(0, ::symlink(target.c_str(), path(link).c_str()));
+        CPPUNIT_ASSERT_EQUAL(0, ::symlink(target.c_str(), path(partLink).c_str()));
+        const SweepReport report = _sweeper->sweepOnce();
+        struct stat st {};
+        CPPUNIT_ASSERT_EQUAL(0, ::lstat(path(link).c_str(), &st));
+        CPPUNIT_ASSERT(S_ISLNK(st.st_mode));
+        CPPUNIT_ASSERT_EQUAL(0, ::lstat(path(partLink).c_str(), &st));
+        CPPUNIT_ASSERT(S_ISLNK(st.st_mode));
+        CPPUNIT_ASSERT_EQUAL(0, ::lstat(target.c_str(), &st));
+        CPPUNIT_ASSERT(S_ISREG(st.st_mode));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(8), static_cast<std::int64_t>(st.st_size));
+        CPPUNIT_ASSERT_EQUAL(0, report.orphansDeleted + report.partsDeleted + report.errors);
+    }
+
+    // Verifies that a directory with a minted name is skipped without an error
+    // (it used to fail unlink() with EISDIR and count an error every sweep).
+    void testSweepSkipsDirectoryWithMintedName()
+    {
+        const std::string dir = testId("directory");
+        CPPUNIT_ASSERT_EQUAL(0, ::mkdir(path(dir).c_str(), 0750));
+        CPPUNIT_ASSERT_EQUAL(0, ::mkdir(path(dir + ".part").c_str(), 0750));
+        for (int i = 0; i < 2; ++i) {
+            const SweepReport report = _sweeper->sweepOnce();
+            CPPUNIT_ASSERT_EQUAL(0, report.orphansDeleted + report.partsDeleted + report.errors);
+        }
+        CPPUNIT_ASSERT(exists(path(dir)) && exists(path(dir + ".part")));
+        CPPUNIT_ASSERT_EQUAL(0.0, _metrics->value("exportd_cleanup_failures_total"));
+    }
+
+    void testSweepSkipsFifoWithMintedName()
+    {
+        const std::string fifo = testId("fifo");
+        CPPUNIT_ASSERT_EQUAL(0, ::mkfifo(path(fifo).c_str(), 0640));
+        const SweepReport report = _sweeper->sweepOnce();
+        struct stat st {};
+        CPPUNIT_ASSERT_EQUAL(0, ::lstat(path(fifo).c_str(), &st));
+        CPPUNIT_ASSERT(S_ISFIFO(st.st_mode));
+        CPPUNIT_ASSERT_EQUAL(0, report.orphansDeleted + report.errors);
     }
 
     void testSweepDeletesPartOfDeadJob()

@@ -47,6 +47,7 @@ class CsvWriterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CsvWriterTest);
     CPPUNIT_TEST(testPlainTextIsWrittenAsIs);
     CPPUNIT_TEST(testFieldsWithCommaQuoteCrOrLfAreQuoted);
+    CPPUNIT_TEST(testFieldsWithSemicolonOrTabAreQuoted);
     CPPUNIT_TEST(testFormulaGuardPrefixesDangerousText);
     CPPUNIT_TEST(testFormulaGuardAppliesBeforeQuoting);
     CPPUNIT_TEST(testFormulaGuardOffLeavesTextAlone);
@@ -85,13 +86,30 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("\"ü,\"\"\""), field(text("ü,\"")));
     }
 
+    // Verifies that a `;` or TAB cannot split a value into a second cell: Excel in
+    // locales whose list separator is `;` (or a tab-separated reading) would
+    // otherwise start a new, unguarded cell there.
+    void testFieldsWithSemicolonOrTabAreQuoted()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("\"x;=cmd|' /C calc'!A0\""), field(text("x;=cmd|' /C calc'!A0")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"x\t=cmd|' /C calc'!A0\""), field(text("x\t=cmd|' /C calc'!A0")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\";\""), field(text(";")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a;\"\"b\"\"\""), field(text("a;\"b\"")));
+        // The leading-character guard still applies to a quoted field.
+        CPPUNIT_ASSERT_EQUAL(std::string("\"'=1;2\""), field(text("=1;2")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"'@a\tb\""), field(text("@a\tb")));
+        // Quoting is not part of the guard: it stays when the dataset turns the guard off.
+        CPPUNIT_ASSERT_EQUAL(std::string("\"x;=cmd\""), field(text("x;=cmd"), false));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"\t=cmd\""), field(text("\t=cmd"), false));
+    }
+
     void testFormulaGuardPrefixesDangerousText()
     {
         CPPUNIT_ASSERT_EQUAL(std::string("'=1+1"), field(text("=1+1")));
         CPPUNIT_ASSERT_EQUAL(std::string("'+49 30 1234"), field(text("+49 30 1234")));
         CPPUNIT_ASSERT_EQUAL(std::string("'-5"), field(text("-5")));
         CPPUNIT_ASSERT_EQUAL(std::string("'@SUM(A1)"), field(text("@SUM(A1)")));
-        CPPUNIT_ASSERT_EQUAL(std::string("'\tx"), field(text("\tx")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"'\tx\""), field(text("\tx"))); // guarded, and quoted for its TAB
         CPPUNIT_ASSERT_EQUAL(std::string("a=1"), field(text("a=1")));
     }
 
