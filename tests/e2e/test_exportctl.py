@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import subprocess
@@ -220,6 +221,100 @@ class ExportctlDemoTest(StackTestCase):
         self.assertExit(r, EXIT_OK, "datasets")
         self.assertIn("orders (Orders): csv, ndjson, xlsx", r.stdout.decode())
         self.assertIn("--filter status (enum: pending,paid,shipped,refunded,cancelled)", r.stdout.decode())
+
+    # --- the cookie jar is curl's (Netscape format) ------------------------
+    SESSION_LINE = r"(?m)^#HttpOnly_127\.0\.0\.1\tFALSE\t/\tFALSE\t0\texportd_session\t(\S+)$"
+
+    def curl(self, jar_args, path, data=None):
+        """curl against the stack with cookie options such as ["-b", jar, "-c", jar]; the JSON answer."""
+        cmd = ["curl", "-sS", "--fail", "--max-time", "30"] + list(jar_args)
+        if data is not None:
+            cmd += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(data)]
+        r = subprocess.run(cmd + [self.url + path], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, "curl %s: %r" % (path, r.stderr))
+        return json.loads(r.stdout.decode())
+
+    def read(self, path):
+        with open(path) as f:
+            return f.read()
+
+    def assertNetscapeJar(self, path, private=True):
+        """The jar holds exportd's session as curl writes it; returns the session value."""
+        text = self.read(path)
+        self.assertTrue(text.startswith("# Netscape HTTP Cookie File\n"), text)
+        sessions = re.findall(self.SESSION_LINE, text)
+        self.assertEqual(len(sessions), 1, "one HttpOnly session line in %r" % text)
+        if private:
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, "the jar holds a credential")
+        return sessions[0]
+
+    def test_cookie_jar_is_shared_with_curl_both_ways(self):
+        # curl starts the session, exportctl uses it.
+        jar = os.path.join(self.work, "curl-jar")
+        self.assertEqual(self.curl(["-c", jar], "/api/exports")["exports"], [], "a new session")
+        session = self.assertNetscapeJar(jar, private=False)
+        before = self.read(jar)
+        ctl = Ctl(self.url, self.work, jar=jar)
+        r = ctl.run("create", "--dataset", "orders", "--filter", "country=SE", "--wait", "-q")
+        self.assertExit(r, EXIT_OK, "create with curl's jar")
+        export_id = r.stdout.decode().strip()
+        r, listed = ctl.json("list")
+        self.assertExit(r, EXIT_OK, "list with curl's jar")
+        self.assertEqual([e["id"] for e in listed["exports"]], [export_id])
+        self.assertEqual(self.read(jar), before, "the session was sent, so nothing to rewrite")
+        listed = self.curl(["-b", jar, "-c", jar], "/api/exports")
+        self.assertEqual([e["id"] for e in listed["exports"]], [export_id], "curl sees exportctl's export")
+        self.assertEqual(self.assertNetscapeJar(jar, private=False), session)
+
+        # exportctl starts the session, curl uses it (and writes the jar back).
+        jar2 = os.path.join(self.work, "ctl-jar")
+        ctl2 = Ctl(self.url, self.work, jar=jar2)
+        r = ctl2.run("create", "--dataset", "orders", "--filter", "country=DK", "--wait", "-q")
+        self.assertExit(r, EXIT_OK, "create with a new jar")
+        export2 = r.stdout.decode().strip()
+        session2 = self.assertNetscapeJar(jar2)
+        self.assertNotEqual(session2, session)
+        listed = self.curl(["-b", jar2, "-c", jar2], "/api/exports")
+        self.assertEqual([e["id"] for e in listed["exports"]], [export2], "curl reads exportctl's jar")
+        created = self.curl(["-b", jar2, "-c", jar2], "/api/exports",
+                            data={"dataset": "orders", "format": "csv", "filters": {"country": "NO"}})
+        r, listed = ctl2.json("list")
+        self.assertExit(r, EXIT_OK, "list after curl rewrote the jar")
+        self.assertEqual(sorted(e["id"] for e in listed["exports"]), sorted([export2, created["id"]]))
+        self.assertEqual(self.assertNetscapeJar(jar2, private=False), session2)
+
+    def test_cookie_jar_keeps_other_sites_cookies(self):
+        jar = os.path.join(self.work, "shared-jar")
+        others = ("# Netscape HTTP Cookie File\n"
+                  "# kept by curl for other sites\n"
+                  "\n"
+                  ".example.org\tTRUE\t/\tFALSE\t4102444800\ttheme\tdark\n"
+                  "#HttpOnly_login.example.net\tFALSE\t/\tTRUE\t0\tsid\ts3cr3t.v1\n")
+        with open(jar, "w") as f:
+            f.write(others)
+        ctl = Ctl(self.url, self.work, jar=jar)
+        r = ctl.run("create", "--dataset", "orders", "--filter", "country=FI", "--wait", "-q")
+        self.assertExit(r, EXIT_OK, "create")
+        export_id = r.stdout.decode().strip()
+        text = self.read(jar)
+        self.assertTrue(text.startswith(others), "every line of the jar is kept as it was: %r" % text)
+        self.assertNetscapeJar(jar)
+        self.assertEqual([n for n in os.listdir(self.work) if n != "shared-jar"], [], "no temporary file left")
+        listed = self.curl(["-b", jar], "/api/exports")
+        self.assertEqual([e["id"] for e in listed["exports"]], [export_id], "curl uses the session exportctl stored")
+
+    def test_cookie_jar_of_the_old_format_is_still_read(self):
+        curl_jar = os.path.join(self.work, "curl-jar")
+        created = self.curl(["-c", curl_jar], "/api/exports",
+                            data={"dataset": "orders", "format": "csv", "filters": {"country": "IS"}})
+        session = self.assertNetscapeJar(curl_jar, private=False)
+        jar = os.path.join(self.work, "old-jar")
+        with open(jar, "w") as f:   # what exportctl wrote before it used curl's format
+            f.write("# exportctl cookie jar: the exportd session cookie, name=value per line\n"
+                    "exportd_session=%s\n" % session)
+        r, listed = Ctl(self.url, self.work, jar=jar).json("list")
+        self.assertExit(r, EXIT_OK, "list with an old jar")
+        self.assertEqual([e["id"] for e in listed["exports"]], [created["id"]], "the old jar's session is used")
 
     # --- one exit code per outcome ------------------------------------------
     def test_expired_download_exits_5_and_keeps_nothing(self):

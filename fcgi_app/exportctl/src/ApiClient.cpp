@@ -7,11 +7,9 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPBasicCredentials.h>
 #include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPCookie.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
-#include <Poco/Net/NameValueCollection.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
@@ -25,6 +23,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -41,8 +40,6 @@ std::string lower(std::string s)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
-
-const char* const JAR_HEADER = "# exportctl cookie jar: the exportd session cookie, name=value per line\n";
 
 } // namespace
 
@@ -127,24 +124,31 @@ void ApiClient::prepare(HTTPRequest& request) const
         Poco::Net::HTTPBasicCredentials credentials(*_settings.user, _settings.password.value_or(""));
         credentials.authenticate(request);
     }
-    if (!_cookies.empty()) {
-        Poco::Net::NameValueCollection cookies;
-        for (const auto& [name, value] : _cookies)
-            cookies.add(name, value);
-        request.setCookies(cookies);
-    }
+    const std::string cookies = _cookies.cookieHeader(cookieTarget(request.getURI()), std::time(nullptr));
+    if (!cookies.empty())
+        request.set("Cookie", cookies);
 }
 
-void ApiClient::remember(const HTTPResponse& response)
+CookieTarget ApiClient::cookieTarget(const std::string& requestUri) const
 {
-    std::vector<Poco::Net::HTTPCookie> cookies;
-    response.getCookies(cookies);
+    CookieTarget target;
+    target.host = _base.getHost();
+    target.path = requestUri;
+    target.https = lower(_base.getScheme()) == "https";
+    return target;
+}
+
+void ApiClient::remember(const HTTPResponse& response, const std::string& requestUri)
+{
+    const CookieTarget target = cookieTarget(requestUri);
+    const std::int64_t now = std::time(nullptr);
     bool changed = false;
-    for (const auto& c : cookies) {
-        if (c.getMaxAge() == 0) {
-            changed = _cookies.erase(c.getName()) > 0 || changed;
-        } else if (_cookies[c.getName()] != c.getValue()) {
-            _cookies[c.getName()] = c.getValue();
+    for (const auto& [name, value] : response) {
+        if (lower(name) != "set-cookie")
+            continue;
+        const auto change = parseSetCookie(value, target, now);
+        if (change && _cookies.apply(*change)) {
+            _cookieChanges.push_back(*change);
             changed = true;
         }
     }
@@ -152,38 +156,80 @@ void ApiClient::remember(const HTTPResponse& response)
         saveCookies();
 }
 
+namespace {
+
+/// The jar's text; "" when it does not exist yet.
+std::string readJar(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        if (errno == ENOENT)
+            return {};
+        throw CtlError(EXIT_LOCAL, "cannot read cookie jar " + path + ": " + std::strerror(errno));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw CtlError(EXIT_LOCAL, "cannot read cookie jar " + path + ": " + std::strerror(errno));
+    return text.str();
+}
+
+} // namespace
+
 void ApiClient::loadCookies()
 {
     if (_settings.cookieJar.empty())
         return;
-    std::ifstream in(_settings.cookieJar);
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto eq = line.find('=');
-        if (line.empty() || line[0] == '#' || eq == std::string::npos || eq == 0)
-            continue;
-        _cookies[line.substr(0, eq)] = line.substr(eq + 1);
-    }
+    _cookies = CookieJar::parse(readJar(_settings.cookieJar), _base.getHost());
 }
 
 void ApiClient::saveCookies() const
 {
-    if (_settings.cookieJar.empty())
+    const std::string& path = _settings.cookieJar;
+    if (path.empty())
         return;
-    const std::string tmp = _settings.cookieJar + ".tmp";
-    // The cookie is a credential in demo mode: only its owner may read it.
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CookieJar jar = CookieJar::parse(readJar(path), _base.getHost());
+    for (const auto& change : _cookieChanges)
+        jar.apply(change);
+    const std::string text = jar.text();
+
+    // A temporary file in the jar's directory, renamed over the jar once its
+    // bytes are on disk: a reader (curl, another exportctl) sees the old jar or
+    // the new one, never half of one.
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    std::string tmp = dir + "/." + base + ".XXXXXX";
+    // The session cookie is a credential in demo mode: only its owner may
+    // read the jar (mkostemp creates the file 0600).
+    const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
     if (fd < 0)
-        throw CtlError(EXIT_LOCAL, "cannot write cookie jar " + tmp + ": " + std::strerror(errno));
-    std::string text = JAR_HEADER;
-    for (const auto& [name, value] : _cookies)
-        text += name + "=" + value + "\n";
-    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), _settings.cookieJar.c_str()) != 0) {
-        const int err = errno;
+        throw CtlError(EXIT_LOCAL, "cannot write cookie jar " + path + ": " + std::strerror(errno));
+    bool ok = ::fchmod(fd, 0600) == 0;
+    for (std::size_t done = 0; ok && done < text.size();) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        if (ok)
+            done += static_cast<std::size_t>(n);
+    }
+    ok = ok && ::fsync(fd) == 0;
+    int err = errno;
+    ok = ::close(fd) == 0 && ok;
+    if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+        ok = false;
+        err = errno;
+    }
+    if (!ok) {
         ::unlink(tmp.c_str());
-        throw CtlError(EXIT_LOCAL, "cannot write cookie jar " + _settings.cookieJar + ": " + std::strerror(err));
+        throw CtlError(EXIT_LOCAL, "cannot write cookie jar " + path + ": " + std::strerror(err));
+    }
+    // The rename itself is durable once the directory is.
+    const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirFd >= 0) {
+        ::fsync(dirFd);
+        ::close(dirFd);
     }
 }
 
@@ -212,7 +258,7 @@ Reply ApiClient::exchange(const std::string& method, const std::string& apiPath,
             reply.headers.emplace_back(k, v);
         if (method != HTTPRequest::HTTP_HEAD)
             Poco::StreamCopier::copyToString(in, reply.body);
-        remember(response);
+        remember(response, request.getURI());
     } catch (const CtlError&) {
         throw;
     } catch (const Poco::Exception& e) {
@@ -261,7 +307,7 @@ ApiClient::Download ApiClient::download(const std::string& apiPath, std::ostream
         result.reply.reason = response.getReason();
         for (const auto& [k, v] : response)
             result.reply.headers.emplace_back(k, v);
-        remember(response);
+        remember(response, request.getURI());
         if (result.reply.status != HTTPResponse::HTTP_OK) {
             Poco::StreamCopier::copyToString(in, result.reply.body);
             return result;

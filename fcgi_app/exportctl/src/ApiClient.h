@@ -1,12 +1,13 @@
 #pragma once
 
+#include "CookieJar.h"
+
 #include <json/value.h>
 
 #include <Poco/URI.h>
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -34,13 +35,14 @@ struct ClientSettings {
     std::string url;                      ///< base URL; the API lives under <url>/api/
     std::optional<std::string> user;
     std::optional<std::string> password;
-    std::string cookieJar;                ///< "" = keep cookies for this run only
+    std::string cookieJar;                ///< a Netscape-format jar (curl's -b/-c); "" = cookies for this run only
     std::string caFile;
     double requestTimeout = 30;
 };
 
 /// Talks HTTP(S) to exportd through nginx with Poco::Net: basic auth, the
-/// session cookie (kept in memory and, with a jar, in a file), JSON requests,
+/// cookies (kept in memory and, with a jar, in a file that curl can share),
+/// JSON requests,
 /// and streamed downloads hashed with SHA-256 as they arrive. One connection
 /// per request, so a poll never trips over a keep-alive the server closed.
 /// Used by one thread; lives for the whole run.
@@ -72,15 +74,19 @@ public:
 private:
     std::unique_ptr<Poco::Net::HTTPClientSession> openSession() const;
     void prepare(Poco::Net::HTTPRequest& request) const;
-    void remember(const Poco::Net::HTTPResponse& response);
+    void remember(const Poco::Net::HTTPResponse& response, const std::string& requestUri);
+    CookieTarget cookieTarget(const std::string& requestUri) const;
     Reply exchange(const std::string& method, const std::string& apiPath, const std::string* jsonBody);
     void loadCookies();
+    /// Applies this run's cookie changes to the jar as it is on disk now (curl
+    /// may have written it meanwhile) and replaces the file atomically.
     void saveCookies() const;
 
     ClientSettings _settings;
     Poco::URI _base;
     std::string _prefix;                  ///< the base URL's path without a trailing /
-    std::map<std::string, std::string> _cookies;
+    CookieJar _cookies;                   ///< the jar as read at the start, plus this run's changes
+    std::vector<CookieChange> _cookieChanges;
 };
 
 } // namespace exportd::ctl

@@ -40,7 +40,8 @@ Options:
                        login USER password PASS", used when --user/--password are absent
   --cookie-jar FILE    keep exportd's session cookie in FILE (env EXPORTD_COOKIE_JAR),
                        so that `list` shows this script's exports when exportd runs
-                       without identities
+                       without identities; curl's cookie file format, so one jar
+                       can be shared with curl -b FILE -c FILE
   --cacert FILE        trust this CA bundle for https (besides the system's)
   --wait               wait until the export is ready, polling as Retry-After says;
                        a progress bar on a terminal, plain lines otherwise
