@@ -24,6 +24,24 @@ const CsvClasses CSV_CLASSES;
 
 bool startsFormula(char c) { return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r'; }
 
+bool splitsCells(char c) { return c == ';' || c == '\t' || c == '\r' || c == '\n'; }
+
+// A reader that splits on `;` or TAB (or one that ignores the quotes of a field
+// not at the start of its line) starts a new cell after each of these
+// characters, quotes or not: a formula there gets the same leading `'` as one
+// at the start of the field (README "Export files").
+std::string guardInnerCells(std::string_view t)
+{
+    std::string out;
+    out.reserve(t.size() + 8);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        out += t[i];
+        if (splitsCells(t[i]) && i + 1 < t.size() && startsFormula(t[i + 1]))
+            out += '\'';
+    }
+    return out;
+}
+
 } // namespace
 
 void appendCsvField(std::string& out, const Cell& cell, bool formulaGuard)
@@ -46,6 +64,8 @@ void appendCsvField(std::string& out, const Cell& cell, bool formulaGuard)
         out += '\'';
     if (flags == 0)
         out.append(t.data(), t.size());
+    else if (formulaGuard && quoted)
+        appendUtf8(out, guardInnerCells(t), quoted);
     else
         appendUtf8(out, t, quoted);
     if (quoted)

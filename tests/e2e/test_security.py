@@ -81,6 +81,18 @@ def datasets_doc():
     return doc
 
 
+def guarded_label(label):
+    """The CSV guard: a leading `'` before a formula character at the start of
+    the text and after each character that starts a cell for some reader."""
+    formula = ("=", "+", "-", "@", "\t", "\r")
+    out = "'" if label[:1] in formula else ""
+    for i, ch in enumerate(label):
+        out += ch
+        if ch in (";", "\t", "\r", "\n") and label[i + 1:i + 2] in formula and label[i + 1:i + 2]:
+            out += "'"
+    return out
+
+
 def data_stack(name, **kw):
     return Stack(name=name, datasets=datasets_doc(), files={"notes.db": make_fixture_db()}, **kw)
 
@@ -563,13 +575,18 @@ class DataAndFilesTest(unittest.TestCase):
         self.assertEqual(len(guarded), len(NOTES) + 1)
         for (nid, _, label, amount, _), g, r in zip(NOTES, guarded[1:], raw[1:]):
             with self.subTest(label=label):
-                starts_formula = label[:1] in ("=", "+", "-", "@", "\t", "\r")
-                self.assertEqual(g[2], ("'" + label) if starts_formula else label)
+                self.assertEqual(g[2], guarded_label(label))
                 self.assertEqual(r[2], label, "csv_formula_guard false: raw")
                 self.assertEqual(g[3], str(amount), "numbers stay numbers, even negative ones")
         body = self.download(self.ready({"dataset": "notes"})).body.decode()
-        self.assertIn('"x;=cmd|\' /C calc\'!A0"', body, "a field holding ; is quoted")
-        self.assertIn('"x\t=cmd|\' /C calc\'!A0"', body, "a field holding a TAB is quoted")
+        self.assertIn('"x;\'=cmd|\' /C calc\'!A0"', body, "a field holding ; is quoted, the cell after it guarded")
+        self.assertIn('"x\t\'=cmd|\' /C calc\'!A0"', body, "a field holding a TAB is quoted, the cell after it guarded")
+        # Read as a spreadsheet whose list separator is `;` (or TAB) reads it: no cell is a formula.
+        for sep in (";", "\t"):
+            for row in csv.reader(io.StringIO(body, newline=""), delimiter=sep):
+                for cell in row:
+                    self.assertNotIn(cell[:1], ("=", "+", "@"), "separator %r: %r" % (sep, row))
+                    self.assertFalse(cell[:1] == "-" and not cell[1:2].isdigit(), "separator %r: %r" % (sep, row))
         names = {n[2]: g[2] for n, g in zip(NOTES, guarded[1:])}
         self.assertEqual(names["Anna =Formula"], "Anna =Formula", "only a leading character counts")
         self.assertEqual(names['=HYPERLINK("http://evil.example/?a=1,b","click")'],

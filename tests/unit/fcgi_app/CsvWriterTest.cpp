@@ -91,8 +91,11 @@ public:
     // otherwise start a new, unguarded cell there.
     void testFieldsWithSemicolonOrTabAreQuoted()
     {
-        CPPUNIT_ASSERT_EQUAL(std::string("\"x;=cmd|' /C calc'!A0\""), field(text("x;=cmd|' /C calc'!A0")));
-        CPPUNIT_ASSERT_EQUAL(std::string("\"x\t=cmd|' /C calc'!A0\""), field(text("x\t=cmd|' /C calc'!A0")));
+        // Quoted, and the cell a `;` or TAB reader would start there guarded too.
+        CPPUNIT_ASSERT_EQUAL(std::string("\"x;'=cmd|' /C calc'!A0\""), field(text("x;=cmd|' /C calc'!A0")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"x\t'=cmd|' /C calc'!A0\""), field(text("x\t=cmd|' /C calc'!A0")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a;b\n'+1\r\n'@x;'\t'-2\""), field(text("a;b\n+1\r\n@x;\t-2")));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a; =b\""), field(text("a; =b")));
         CPPUNIT_ASSERT_EQUAL(std::string("\";\""), field(text(";")));
         CPPUNIT_ASSERT_EQUAL(std::string("\"a;\"\"b\"\"\""), field(text("a;\"b\"")));
         // The leading-character guard still applies to a quoted field.
