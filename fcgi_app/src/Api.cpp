@@ -124,7 +124,7 @@ DirUsage directoryUsage(const std::string& dir)
         std::string id = name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0
                              ? name.substr(0, name.size() - 5)
                              : name;
-        if (!cleanup::isWellFormedId(id))
+        if (!cleanup::isMintedId(id))
             continue;
         struct stat st {};
         if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {

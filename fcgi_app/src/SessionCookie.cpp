@@ -58,7 +58,7 @@ bool SessionCookie::verify(std::string_view value) const
     if (value.size() != ID_LENGTH + 1 + MAC_LENGTH || value[ID_LENGTH] != '.')
         return false;
     const std::string_view id = value.substr(0, ID_LENGTH);
-    if (!cleanup::isWellFormedId(id))
+    if (!cleanup::isMintedId(id))
         return false;
     const std::string expected = mac(id);
     return CRYPTO_memcmp(expected.data(), value.data() + ID_LENGTH + 1, MAC_LENGTH) == 0;
