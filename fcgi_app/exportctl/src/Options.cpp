@@ -150,7 +150,11 @@ Options parseOptions(int argc, char** argv)
     bool onlyPositional = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
-        if (onlyPositional || arg == "-" || arg.empty() || arg[0] != '-') {
+        // An export id may begin with '-': a single-dash word that is none of
+        // the short options is an argument, not an unknown option.
+        const bool shortOption = arg == "-o" || arg == "-q" || arg == "-h";
+        const bool dashedWord = arg.size() > 2 && arg[0] == '-' && arg[1] != '-';
+        if (onlyPositional || arg == "-" || arg.empty() || arg[0] != '-' || (dashedWord && !shortOption)) {
             if (o.command.empty())
                 o.command = arg;
             else
