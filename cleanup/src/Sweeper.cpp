@@ -83,7 +83,8 @@ SweepReport Sweeper::sweepOnce()
         }
     };
 
-    step("heartbeat", [&] { _registry.heartbeat(_options.instanceId, now); });
+    if (_options.longLived)
+        step("heartbeat", [&] { _registry.heartbeat(_options.instanceId, now); });
 
     step("interrupted", [&] {
         const auto ids = _registry.failInterrupted(now, _options.leaseMs);
@@ -114,7 +115,7 @@ SweepReport Sweeper::sweepOnce()
 
     step("directory", [&] { sweepDirectory(now, report); });
 
-    step("reschedule", [&] {
+    if (_options.longLived) step("reschedule", [&] {
         for (const ExportRecord& rec :
              _registry.claimUnscheduled(_options.instanceId, now, _options.leaseMs)) {
             _scheduler.schedule(rec.id, rec.expiresAt.value_or(now));

@@ -94,6 +94,8 @@ void ExportdApp::defineOptions(Poco::Util::OptionSet& options)
                           .required(false).repeatable(false).argument("FILE"));
     options.addOption(Poco::Util::Option("check-config", "", "validate the configuration and datasets, then exit")
                           .required(false).repeatable(false));
+    options.addOption(Poco::Util::Option("sweep-once", "", "run one sweep of the registry and the export directory, then exit")
+                          .required(false).repeatable(false));
     options.addOption(Poco::Util::Option("version", "", "print the version and exit").required(false).repeatable(false));
     options.addOption(Poco::Util::Option("help", "h", "print this help").required(false).repeatable(false));
 }
@@ -106,6 +108,8 @@ void ExportdApp::handleOption(const std::string& name, const std::string& value)
         _configGiven = true;
     } else if (name == "check-config") {
         _checkOnly = true;
+    } else if (name == "sweep-once") {
+        _sweepOnly = true;
     } else if (name == "version") {
         std::cout << "exportd " << EXPORTD_VERSION << std::endl;
         _exit = true;
@@ -113,7 +117,7 @@ void ExportdApp::handleOption(const std::string& name, const std::string& value)
     } else if (name == "help") {
         Poco::Util::HelpFormatter help(options());
         help.setCommand(commandName());
-        help.setUsage("[--config FILE] [--check-config]");
+        help.setUsage("[--config FILE] [--check-config | --sweep-once]");
         help.setHeader("exportd: data exports that delete themselves (FastCGI server).");
         help.format(std::cout);
         _exit = true;
@@ -133,7 +137,9 @@ int ExportdApp::main(const std::vector<std::string>&)
     ::umask(027);
     setUpLogging();
     try {
-        return _checkOnly ? checkConfig() : serve();
+        if (_checkOnly)
+            return checkConfig();
+        return _sweepOnly ? sweepOnce() : serve();
     } catch (const ConfigError& e) {
         std::cerr << "exportd: configuration error: " << e.what() << std::endl;
         return EXIT_CONFIG;
@@ -152,6 +158,39 @@ int ExportdApp::checkConfig()
     const DatasetCatalog catalog = DatasetCatalog::loadFile(config.datasetsFile);
     catalog.checkSources();
     std::cout << "exportd: configuration OK (" << catalog.all().size() << " dataset(s))" << std::endl;
+    return EXIT_OK;
+}
+
+// One sweep and exit: what the package's exportd-sweep.timer runs every minute,
+// so that a stopped or crash-looping service still leaves no file long past
+// its expiry (README "How files are kept from outliving their expiry").
+int ExportdApp::sweepOnce()
+{
+    const Config config = loadConfig(_configPath, _configGiven);
+    makeDirectory(config.exportsDir, 0750, config.fileGid, "exports_dir", true);
+    auto registry = cleanup::openRegistry(config.registry);
+    cleanup::SystemClock clock;
+    cleanup::Metrics metrics;
+    cleanup::CleanupScheduler scheduler(*registry, metrics, clock, config.exportsDir,
+                                        Poco::Logger::get("exportd.cleanup"));
+    cleanup::SweeperOptions options;
+    options.exportsDir = config.exportsDir;
+    options.instanceId = cleanup::newExportId();
+    options.leaseMs = 10000;
+    options.registryKeepMs = config.registryKeepSeconds * 1000;
+    options.longLived = false;
+    cleanup::Sweeper sweeper(*registry, scheduler, metrics, clock, options, Poco::Logger::get("exportd.sweep"));
+    const cleanup::SweepReport report = sweeper.sweepOnce();
+    sweeper.stop();
+    scheduler.stop();
+    if (report.errors > 0) {
+        std::cerr << "exportd: the sweep finished with " << report.errors
+                  << " error(s) (see the log above); what failed is retried by the next sweep" << std::endl;
+        return EXIT_SOFTWARE;
+    }
+    std::cout << "exportd: sweep done: " << report.overdueDeleted << " overdue, " << report.partsDeleted
+              << " partial, " << report.staleDeleted + report.orphansDeleted << " other file(s) deleted; "
+              << report.interrupted << " interrupted, " << report.purged << " purged" << std::endl;
     return EXIT_OK;
 }
 

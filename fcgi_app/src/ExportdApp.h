@@ -24,11 +24,13 @@ protected:
 
 private:
     int checkConfig();
+    int sweepOnce();
     int serve();
 
     std::string _configPath = "/etc/exportd/exportd.properties";
     bool _configGiven = false;
     bool _checkOnly = false;
+    bool _sweepOnly = false;
     bool _exit = false;
 };
 

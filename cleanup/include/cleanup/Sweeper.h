@@ -36,6 +36,10 @@ struct SweeperOptions {
     Millis heartbeatIntervalMs = 2000;
     Millis leaseMs = 10000;        ///< a process silent for this long is gone
     Millis registryKeepMs = 604800000;
+    /// false for a process that sweeps once and exits (`exportd --sweep-once`):
+    /// it holds no lease and claims no exports to schedule, since it keeps no
+    /// timers; the exports stay for a live process to claim.
+    bool longLived = true;
 };
 
 /// The safety net under the CleanupScheduler (SPEC 4). sweepOnce() deletes
