@@ -58,11 +58,15 @@ first_blocked() { # dir
   done
 }
 if [[ -n $worker ]]; then
-  for pair in "$data_dir/run:EXPORTD_DATA_DIR" "$data_dir/www:EXPORTD_DATA_DIR" "$exports_dir:EXPORTD_EXPORTS_DIR"; do
-    dir=${pair%:*} setting=${pair##*:}
+  id -u "$worker" >/dev/null 2>&1 ||
+    { echo "exportd: the user $worker, which nginx's workers run as, does not exist (Debian's base-passwd creates it)." >&2; exit 1; }
+  for check in "$data_dir/run|EXPORTD_DATA_DIR|every API request would fail with 502" \
+               "$data_dir/www|EXPORTD_DATA_DIR|the page would not load" \
+               "$exports_dir|EXPORTD_EXPORTS_DIR|no download would work"; do
+    IFS='|' read -r dir setting consequence <<<"$check"
     blocked=$(first_blocked "$dir")
     if [[ -n $blocked ]]; then
-      echo "exportd: nginx's workers (user $worker) cannot enter $blocked ($(stat -c '%A %U:%G' "$blocked")), so they could not reach $dir and every request would fail: chmod o+x $blocked, or choose $setting elsewhere." >&2
+      echo "exportd: nginx's workers (user $worker) cannot enter $blocked ($(stat -c '%A %U:%G' "$blocked")) on the way to $dir, so $consequence: chmod o+x $blocked, or choose $setting elsewhere." >&2
       exit 1
     fi
   done
