@@ -92,6 +92,7 @@ man_renders() { # page.gz: man's own warnings count as failures
   [[ -z $out ]] || { echo "$out"; return 1; }
 }
 for page in usr/share/man/man8/exportd.8.gz usr/share/man/man1/exportctl.1.gz; do
+  check "$page names version $(field Version) (.TH)" bash -c "zcat '$work/root/$page' | grep -q '^\.TH .* \"exportd $(field Version)\"'"
   if command -v man >/dev/null; then
     check "$page renders without warnings" man_renders "$work/root/$page"
   else
