@@ -60,6 +60,7 @@ cleanup() {
   if [[ -n $qs_pid ]] && kill -0 "$qs_pid" 2>/dev/null; then
     kill -TERM -- "-$qs_pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$qs_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$qs_pid" 2>/dev/null
   fi
   for _ in 1 2 3; do
     pids=$(processes_in_root)
