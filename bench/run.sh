@@ -16,7 +16,7 @@ umask 022
 "$here/bench/install-deps.sh"
 
 build="${EXPORTD_BENCH_BUILD_DIR:-$here/build-bench}"
-echo "== building Release into ${build#$here/}"
+echo "== building Release into ${build#"$here"/}"
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEXPORTD_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target exportd fcgi_responder cleanup_bench 2>&1 |
   grep -Ev '^\[ *[0-9]+%\]|^Consolidate|^Scanning|^Built target' || true

@@ -53,10 +53,33 @@ foreach(doc README.md docs/exportctl.md)
   endif()
 endforeach()
 
+# What Debian asks of every package (lintian): the copyright file, the
+# changelog (changelog.gz: the version has no Debian revision, so the package
+# is native), a manual page per program, all compressed with gzip -9n (no name,
+# no time stamp: the same bytes on every build). Made at configure time;
+# editing a source re-runs it.
+function(exportd_gzip source target)
+  set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${source})
+  get_filename_component(dir ${target} DIRECTORY)
+  file(MAKE_DIRECTORY ${dir})
+  execute_process(COMMAND gzip -9nc ${source} OUTPUT_FILE ${target} RESULT_VARIABLE failed)
+  if(failed)
+    message(FATAL_ERROR "Packaging: gzip ${source} failed")
+  endif()
+endfunction()
+exportd_gzip(${EXPORTD_DEB_DIR}/changelog ${EXPORTD_PKG_GEN}/doc/changelog.gz)
+exportd_gzip(${PROJECT_SOURCE_DIR}/docs/man/exportd.8 ${EXPORTD_PKG_GEN}/man/exportd.8.gz)
+exportd_gzip(${PROJECT_SOURCE_DIR}/docs/man/exportctl.1 ${EXPORTD_PKG_GEN}/man/exportctl.1.gz)
+set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${EXPORTD_DEB_DIR}/copyright)
+install(FILES ${EXPORTD_PKG_GEN}/doc/changelog.gz ${EXPORTD_DEB_DIR}/copyright DESTINATION share/doc/exportd)
+install(FILES ${EXPORTD_PKG_GEN}/man/exportd.8.gz DESTINATION share/man/man8)
+install(FILES ${EXPORTD_PKG_GEN}/man/exportctl.1.gz DESTINATION share/man/man1)
+install(FILES ${EXPORTD_DEB_DIR}/lintian-overrides DESTINATION share/lintian/overrides RENAME exportd)
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME exportd)
 set(CPACK_PACKAGE_VENDOR "exportd")
-set(CPACK_PACKAGE_CONTACT "exportd maintainers <exportd@localhost>")
+set(CPACK_PACKAGE_CONTACT "exportd maintainers <maintainers@exportd.example.org>")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "data exports that delete themselves (FastCGI service behind nginx)")
 set(CPACK_PACKAGE_DESCRIPTION "exportd generates CSV, NDJSON and XLSX exports of configured datasets on\nrequest, lets their owner download each file for a limited time through nginx,\nand deletes it retention_seconds after it became ready. exportctl is its\ncommand-line client.")

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages exportd needs to build, run and test, when any
-# is missing. Non-interactive; needs root (or does nothing and says what is missing).
+# is missing. Non-interactive; needs root (or does nothing, says in one sentence
+# what to install and exits 1). curl is a runtime need: the quickstart asks
+# /api/health with it.
 #   install-deps.sh [--test]   (--test adds what the test suite needs)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libfcgi-dev libpoco-dev libjsoncpp-dev
-          libsqlite3-dev libxlsxwriter-dev liburing-dev libssl-dev nginx sqlite3 openssl ca-certificates)
+          libsqlite3-dev libxlsxwriter-dev liburing-dev libssl-dev nginx sqlite3 openssl ca-certificates curl)
 if [[ ${1:-} == --test ]]; then
-  packages+=(libcppunit-dev python3 curl unzip spawn-fcgi clang libclang-rt-14-dev
-             apache2-utils e2fsprogs procps psmisc strace systemd shellcheck util-linux)
+  packages+=(libcppunit-dev python3 unzip spawn-fcgi clang libclang-rt-14-dev
+             apache2-utils e2fsprogs procps psmisc strace systemd shellcheck util-linux
+             lintian mmdebstrap)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -17,7 +20,7 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then
-  echo "exportd: missing Debian packages (run as root to install): ${missing[*]}" >&2
+  echo "exportd: these Debian packages are missing, install them as root (apt-get install ${missing[*]}) or run this command as root." >&2
   exit 1
 fi
 echo "exportd: installing ${missing[*]}" >&2

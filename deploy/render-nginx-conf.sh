@@ -5,7 +5,8 @@
 # UPSTREAM is "unix:/path" or "127.0.0.1:9000". Writes RUN_DIR/nginx.conf.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-port=$1 data_dir=$2 run_dir=$3 www_dir=$4 exports_dir=$5 htpasswd=$6
+# DATA_DIR ($2) is not needed: RUN_DIR, WWW_DIR and EXPORTS_DIR say where everything is.
+port=$1 run_dir=$3 www_dir=$4 exports_dir=$5 htpasswd=$6
 shift 6
 upstreams=""
 for u in "$@"; do

@@ -41,7 +41,7 @@ if [[ $installed != "$wanted" ]]; then
   (cd "$here" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed"
 fi
 
-cd "$root"
+cd "$root" || fail "cannot enter $root"
 timeout -k 10 420 node "$here/page.test.js"
 rc=$?
 if [[ $rc -eq 124 || $rc -eq 137 ]]; then

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 fuzz_dir=$here/tests/fuzz
 out=${EXPORTD_FUZZ_BUILD_DIR:-$here/build-fuzz}
 seconds=${EXPORTD_FUZZ_SECONDS:-30}
-targets=(${EXPORTD_FUZZ_TARGETS:-export_request sql_builder})
+read -ra targets <<<"${EXPORTD_FUZZ_TARGETS:-export_request sql_builder}"
 cxx=${EXPORTD_FUZZ_CXX:-clang++}
 
 command -v "$cxx" >/dev/null || { echo "fuzz: $cxx not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
@@ -22,12 +22,15 @@ mkdir -p "$out/obj" "$out/artifacts"
 # libfcgi, the registry or the disk.
 app_sources=(fcgi_app/src/ExportRequest fcgi_app/src/SqlBuilder fcgi_app/src/Dataset fcgi_app/src/DateTime
              fcgi_app/src/JsonText fcgi_app/src/CellText cleanup/src/Clock)
-cxxflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-          -I"$here/fcgi_app/src" -I"$here/cleanup/include" $(pkg-config --cflags jsoncpp sqlite3))
-libs=($(pkg-config --libs jsoncpp sqlite3) -lPocoFoundation)
+read -ra pkg_cflags < <(pkg-config --cflags jsoncpp sqlite3)
+read -ra pkg_libs < <(pkg-config --libs jsoncpp sqlite3)
+cxxflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer "-fsanitize=address,undefined" -fno-sanitize-recover=undefined
+          -I"$here/fcgi_app/src" -I"$here/cleanup/include" "${pkg_cflags[@]}")
+libs=("${pkg_libs[@]}" -lPocoFoundation)
 
 # Rebuild an object when its source or any app header is newer.
-newest_header=$(ls -t "$here"/fcgi_app/src/*.h "$here"/cleanup/include/cleanup/*.h "$fuzz_dir"/*.h | head -1)
+newest_header=$(find "$here/fcgi_app/src" "$here/cleanup/include/cleanup" "$fuzz_dir" -maxdepth 1 -name '*.h' \
+  -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
 compile() { # source object extra-flags...
   local src=$1 obj=$2; shift 2
   if [[ ! -f $obj || $src -nt $obj || $newest_header -nt $obj || $0 -nt $obj ]]; then

@@ -3,7 +3,8 @@
 # this machine: its file list, modes, control fields, conffiles and maintainer
 # scripts, then unpacks it into a scratch root (dpkg-deb -x) and runs what it
 # ships there: exportd --version/--check-config on the packaged configuration,
-# exportctl --version, systemd-analyze verify of the units.
+# exportctl --version, systemd-analyze verify of the units. lintian must report
+# no error (E:); its warnings are shown.
 #   check_deb.sh            (EXPORTD_BUILD_DIR: the build directory, default build/)
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +30,7 @@ timeout 1200 cmake --build "$build" --target exportd exportctl -j"$(nproc)" >"$w
   { tail -30 "$work/build.log"; echo "0 passed, 1 failed"; exit 1; }
 (cd "$build" && timeout 600 cpack -G DEB -B "$work/pkg" >"$work/cpack.log" 2>&1) ||
   { tail -30 "$work/cpack.log"; echo "0 passed, 1 failed"; exit 1; }
-deb=$(ls "$work"/pkg/exportd_*.deb 2>/dev/null | head -1)
+deb=$(find "$work/pkg" -maxdepth 1 -name 'exportd_*.deb' -print -quit)
 [[ -n $deb ]] || { echo "no .deb produced"; echo "0 passed, 1 failed"; exit 1; }
 echo "package: $(basename "$deb")"
 
@@ -48,11 +49,13 @@ for f in "-rwxr-xr-x /usr/bin/exportd" "-rwxr-xr-x /usr/bin/exportctl" \
          "-rw-r----- /etc/exportd/exportd.properties" "-rw-r----- /etc/exportd/datasets.json" \
          "-rw-r--r-- /lib/systemd/system/exportd.service" "-rw-r--r-- /lib/systemd/system/exportd.socket" \
          "-rw-r--r-- /etc/nginx/snippets/exportd.conf" "-rw-r--r-- /etc/nginx/conf.d/exportd-upstream.conf" \
-         "-rwxr-xr-x /usr/share/exportd/make_demo_db.sh" "-rw-r--r-- /usr/share/exportd/www/index.html"; do
-  check "ships ${f#* } (${f%% *})" has_file ${f% *} ${f#* }
+         "-rwxr-xr-x /usr/share/exportd/make_demo_db.sh" "-rw-r--r-- /usr/share/exportd/www/index.html" \
+         "-rw-r--r-- /usr/share/doc/exportd/copyright" "-rw-r--r-- /usr/share/doc/exportd/changelog.gz" \
+         "-rw-r--r-- /usr/share/man/man8/exportd.8.gz" "-rw-r--r-- /usr/share/man/man1/exportctl.1.gz"; do
+  check "ships ${f#* } (${f%% *})" has_file "${f% *}" "${f#* }"
 done
 only_expected() {
-  ! grep -vE ' (/(etc|lib|usr)(/.*)?/|/usr/bin/(exportd|exportctl)|/etc/exportd/[a-z.]+|/lib/systemd/system/exportd\.(service|socket)|/etc/nginx/(snippets/exportd|conf\.d/exportd-upstream)\.conf|/usr/share/exportd/.*|/usr/share/doc/exportd/[A-Za-z.]+)$' "$work/contents"
+  ! grep -vE ' (/(etc|lib|usr)(/.*)?/|/usr/bin/(exportd|exportctl)|/etc/exportd/[a-z.]+|/lib/systemd/system/exportd\.(service|socket)|/etc/nginx/(snippets/exportd|conf\.d/exportd-upstream)\.conf|/usr/share/exportd/.*|/usr/share/doc/exportd/[A-Za-z.]+|/usr/share/man/man1/exportctl\.1\.gz|/usr/share/man/man8/exportd\.8\.gz|/usr/share/lintian/overrides/exportd)$' "$work/contents"
 }
 check "ships nothing else (no headers, static libraries, tests)" only_expected
 check "no world-writable file" bash -c "! grep -E '^.{8}w' '$work/contents'"
@@ -81,6 +84,30 @@ check "postinst creates the exportd system user" grep -q 'adduser --system.*expo
 check "postinst makes exports/ group www-data 0750" grep -q 'install -d -o exportd -g www-data -m 0750 /var/lib/exportd/exports' "$work/control/postinst"
 check "postinst enables and starts exportd.socket" grep -q 'deb-systemd-invoke start exportd.socket' "$work/control/postinst"
 check "postrm deletes export files on remove" grep -q 'find /var/lib/exportd/exports' "$work/control/postrm"
+
+# --- lintian ---------------------------------------------------------------
+man_renders() { # page.gz: man's own warnings count as failures
+  local out
+  out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$1" 2>&1 >/dev/null) || return 1
+  [[ -z $out ]] || { echo "$out"; return 1; }
+}
+for page in usr/share/man/man8/exportd.8.gz usr/share/man/man1/exportctl.1.gz; do
+  check "$page names version $(field Version) (.TH)" bash -c "zcat '$work/root/$page' | grep -q '^\.TH .* \"exportd $(field Version)\"'"
+  if command -v man >/dev/null; then
+    check "$page renders without warnings" man_renders "$work/root/$page"
+  else
+    skip "$page rendering (man is not installed)"
+  fi
+done
+if command -v lintian >/dev/null; then
+  # lintian says as root that it would rather not run as root; that line is not a finding.
+  timeout 600 lintian --fail-on none "$deb" 2>&1 | grep -v 'running with root privileges' >"$work/lintian"
+  sed 's/^/     lintian: /' "$work/lintian"
+  [[ -s $work/lintian ]] || echo "     lintian: no findings"
+  check "lintian reports no error (E:)" bash -c "! grep -q '^E:' '$work/lintian'"
+else
+  skip "lintian (lintian is not installed)"
+fi
 
 # --- the unpacked tree -----------------------------------------------------
 check "exportd --version runs from the package" bash -c "'$root/usr/bin/exportd' --version | grep -q '^exportd $(field Version)'"
