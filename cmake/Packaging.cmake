@@ -42,6 +42,7 @@ exportd_derive_file(${PROJECT_SOURCE_DIR}/deploy/datasets.json ${EXPORTD_PKG_GEN
 install(FILES ${EXPORTD_PKG_GEN}/exportd.properties ${EXPORTD_PKG_GEN}/datasets.json
         DESTINATION /etc/exportd PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/exportd.service ${PROJECT_SOURCE_DIR}/deploy/exportd.socket
+              ${PROJECT_SOURCE_DIR}/deploy/exportd-sweep.service ${PROJECT_SOURCE_DIR}/deploy/exportd-sweep.timer
         DESTINATION /lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/nginx/exportd.conf DESTINATION /etc/nginx/snippets)
 install(FILES ${EXPORTD_DEB_DIR}/exportd-upstream.conf DESTINATION /etc/nginx/conf.d)

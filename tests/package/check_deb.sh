@@ -48,6 +48,7 @@ has_file() { # mode path
 for f in "-rwxr-xr-x /usr/bin/exportd" "-rwxr-xr-x /usr/bin/exportctl" \
          "-rw-r----- /etc/exportd/exportd.properties" "-rw-r----- /etc/exportd/datasets.json" \
          "-rw-r--r-- /lib/systemd/system/exportd.service" "-rw-r--r-- /lib/systemd/system/exportd.socket" \
+         "-rw-r--r-- /lib/systemd/system/exportd-sweep.service" "-rw-r--r-- /lib/systemd/system/exportd-sweep.timer" \
          "-rw-r--r-- /etc/nginx/snippets/exportd.conf" "-rw-r--r-- /etc/nginx/conf.d/exportd-upstream.conf" \
          "-rwxr-xr-x /usr/share/exportd/make_demo_db.sh" "-rw-r--r-- /usr/share/exportd/www/index.html" \
          "-rw-r--r-- /usr/share/doc/exportd/copyright" "-rw-r--r-- /usr/share/doc/exportd/changelog.gz" \
@@ -55,7 +56,7 @@ for f in "-rwxr-xr-x /usr/bin/exportd" "-rwxr-xr-x /usr/bin/exportctl" \
   check "ships ${f#* } (${f%% *})" has_file "${f% *}" "${f#* }"
 done
 only_expected() {
-  ! grep -vE ' (/(etc|lib|usr)(/.*)?/|/usr/bin/(exportd|exportctl)|/etc/exportd/[a-z.]+|/lib/systemd/system/exportd\.(service|socket)|/etc/nginx/(snippets/exportd|conf\.d/exportd-upstream)\.conf|/usr/share/exportd/.*|/usr/share/doc/exportd/[A-Za-z.]+|/usr/share/man/man1/exportctl\.1\.gz|/usr/share/man/man8/exportd\.8\.gz|/usr/share/lintian/overrides/exportd)$' "$work/contents"
+  ! grep -vE ' (/(etc|lib|usr)(/.*)?/|/usr/bin/(exportd|exportctl)|/etc/exportd/[a-z.]+|/lib/systemd/system/exportd(-sweep)?\.(service|socket|timer)|/etc/nginx/(snippets/exportd|conf\.d/exportd-upstream)\.conf|/usr/share/exportd/.*|/usr/share/doc/exportd/[A-Za-z.]+|/usr/share/man/man1/exportctl\.1\.gz|/usr/share/man/man8/exportd\.8\.gz|/usr/share/lintian/overrides/exportd)$' "$work/contents"
 }
 check "ships nothing else (no headers, static libraries, tests)" only_expected
 check "no world-writable file" bash -c "! grep -E '^.{8}w' '$work/contents'"
@@ -83,6 +84,9 @@ done
 check "postinst creates the exportd system user" grep -q 'adduser --system.*exportd' "$work/control/postinst"
 check "postinst makes exports/ group www-data 0750" grep -q 'install -d -o exportd -g www-data -m 0750 /var/lib/exportd/exports' "$work/control/postinst"
 check "postinst enables and starts exportd.socket" grep -q 'deb-systemd-invoke start exportd.socket' "$work/control/postinst"
+check "postinst enables and starts exportd-sweep.timer" grep -q 'deb-systemd-invoke start exportd-sweep.timer' "$work/control/postinst"
+check "the sweep service runs exportd --sweep-once every minute" \
+  sh -c "grep -q -- '--sweep-once' '$root/lib/systemd/system/exportd-sweep.service' && grep -qx 'OnUnitActiveSec=1min' '$root/lib/systemd/system/exportd-sweep.timer'"
 check "postrm deletes export files on remove" grep -q 'find /var/lib/exportd/exports' "$work/control/postrm"
 
 # --- lintian ---------------------------------------------------------------
@@ -135,9 +139,11 @@ check "exportd --check-config accepts the packaged configuration" \
 if command -v systemd-analyze >/dev/null; then
   mkdir -p "$work/units"
   sed "s#/usr/bin/exportd#$root/usr/bin/exportd#" "$root/lib/systemd/system/exportd.service" >"$work/units/exportd.service"
-  cp "$root/lib/systemd/system/exportd.socket" "$work/units/"
-  check "systemd-analyze verify exportd.socket exportd.service" \
-    timeout 60 systemd-analyze verify "$work/units/exportd.socket" "$work/units/exportd.service"
+  cp "$root/lib/systemd/system/exportd.socket" "$root/lib/systemd/system/exportd-sweep.timer" "$work/units/"
+  sed "s#/usr/bin/exportd#$root/usr/bin/exportd#" "$root/lib/systemd/system/exportd-sweep.service" >"$work/units/exportd-sweep.service"
+  check "systemd-analyze verify exportd.socket exportd.service exportd-sweep.timer exportd-sweep.service" \
+    timeout 60 systemd-analyze verify "$work/units/exportd.socket" "$work/units/exportd.service" \
+      "$work/units/exportd-sweep.timer" "$work/units/exportd-sweep.service"
 else
   skip "systemd-analyze verify (systemd-analyze is not installed)"
 fi
