@@ -139,13 +139,25 @@ sqlite3* handle(Session& s)
     return Poco::Data::SQLite::Utility::dbHandle(s);
 }
 
-// Busy and locked go to run()'s retry, like Poco's own exceptions for them.
+// Busy and locked go to run()'s retry, like Poco's own exceptions for them;
+// extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE, ...) by
+// their primary code, so none of them escapes the retry as another error.
 [[noreturn]] void throwSqlite(sqlite3* db, int rc, const std::string& what)
 {
     const std::string message = what + ": " + sqlite3_errmsg(db);
-    if (rc == SQLITE_BUSY) throw Poco::Data::SQLite::DBLockedException(message);
-    if (rc == SQLITE_LOCKED) throw Poco::Data::SQLite::TableLockedException(message);
+    if ((rc & 0xff) == SQLITE_BUSY) throw Poco::Data::SQLite::DBLockedException(message);
+    if ((rc & 0xff) == SQLITE_LOCKED) throw Poco::Data::SQLite::TableLockedException(message);
     throw Poco::Data::DataException(message);
+}
+
+// Rolls back the transaction `db` has open, if any; true when none is left
+// open (a connection still inside a transaction must not be used again: it
+// would keep the write lock, and its next BEGIN would fail).
+bool rollbackIfOpen(sqlite3* db)
+{
+    if (sqlite3_get_autocommit(db)) return true;
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return sqlite3_get_autocommit(db) != 0;
 }
 
 // A cached statement in use: reset, bindings cleared, on every way out.
@@ -428,8 +440,20 @@ std::unique_ptr<SqliteRegistry::Connection> SqliteRegistry::acquire()
 
 void SqliteRegistry::release(std::unique_ptr<Connection> connection)
 {
+    // Every call leaves its connection outside any transaction (runImmediate
+    // rolls back on error); one whose rollback failed is closed, not pooled, so
+    // an open transaction never outlives the call that began it. (Not the one
+    // connection of ":memory:": closing it would drop the database.)
+    const bool clean = rollbackIfOpen(handle(*connection)) || _memory;
+    if (!clean) {
+        logger().error("registry connection left inside a transaction that would not roll back: closed");
+        connection.reset();
+    }
     std::lock_guard<std::mutex> lock(_poolMutex);
-    _idle.push_back(std::move(connection));
+    if (clean)
+        _idle.push_back(std::move(connection));
+    else
+        --_open;
     _poolCond.notify_one();
 }
 
@@ -469,16 +493,18 @@ void SqliteRegistry::runImmediate(const char* what, const Work& work)
         // Poco's Session::begin() is a deferred BEGIN: its read-then-write fails at
         // once under WAL when another connection wrote meanwhile. IMMEDIATE takes
         // the write lock up front, through the busy handler.
+        // A failed COMMIT (busy) leaves the transaction open: it is rolled
+        // back and the whole transaction runs again, so what `work` read and
+        // returns always comes from the attempt that committed. A failed
+        // statement may have rolled back already (SQLite does on some errors):
+        // ROLLBACK only what is still open.
         s << "BEGIN IMMEDIATE", now;
         try {
             work(c);
             s << "COMMIT", now;
         } catch (...) {
-            try {
-                s << "ROLLBACK", now;
-            } catch (const Poco::Exception& e) {
-                logger().warning(std::string(what) + ": rollback failed: " + e.displayText());
-            }
+            if (!rollbackIfOpen(handle(s)))
+                logger().warning(std::string(what) + ": rollback failed: " + sqlite3_errmsg(handle(s)));
             throw;
         }
     });
@@ -703,7 +729,7 @@ std::vector<bool> SqliteRegistry::markFilesDeleted(const std::vector<std::pair<s
             exec("COMMIT");
         } catch (...) {
             sqlite3_reset(raw);
-            if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            rollbackIfOpen(db);
             throw;
         }
     });
@@ -837,7 +863,9 @@ std::vector<ExportRecord> SqliteRegistry::claimUnscheduled(const std::string& in
 int SqliteRegistry::purgeBefore(Millis cutoff)
 {
     std::size_t purged = 0;
-    run("purgeBefore", [&](Session& s) {
+    // One transaction: outside one, a second DELETE that stayed busy made run()
+    // retry both after the first had committed, and the retry reported 0.
+    runImmediate("purgeBefore", [&](Session& s) {
         Statement st(s);
         st << "DELETE FROM exports WHERE updated_at < ? AND (status IN ('deleted','failed')"
               " OR (status = 'expired' AND file_deleted_at IS NOT NULL))",

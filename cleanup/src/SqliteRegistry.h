@@ -24,8 +24,8 @@ namespace exportd::cleanup {
 /// any number of threads may call at once, and other processes may open the same
 /// file. A ":memory:" registry has exactly one connection (each SQLite connection
 /// to ":memory:" is a database of its own). Every transition is one conditional
-/// UPDATE; create(), failInterrupted() and claimUnscheduled() run in a
-/// BEGIN IMMEDIATE transaction. SQLITE_BUSY is waited out (busy timeout, then
+/// UPDATE; create(), failInterrupted(), claimUnscheduled() and purgeBefore()
+/// run in a BEGIN IMMEDIATE transaction. SQLITE_BUSY is waited out (busy timeout, then
 /// retries with backoff) for a bounded time, then RegistryError is thrown.
 /// Lives as long as its owner; connections close with it.
 class SqliteRegistry : public Registry {

@@ -88,7 +88,7 @@ class CoreTest(unittest.TestCase):
         # Past expiry: both endpoints say expired, and the file is gone.
         expires_at = ready["expires_at"]
         gone = wait_until(lambda: (lambda x: x if x.status == 410 else None)(self.c.get(ready["links"]["download"])),
-                          5, what="download to answer 410")
+                          15, what="download to answer 410")
         body = gone.json()
         self.assertEqual(body["error"], "export_expired")
         self.assertEqual(body["message"], EXPIRED_SENTENCE)
@@ -96,7 +96,7 @@ class CoreTest(unittest.TestCase):
         self.assertEqual(body["links"]["regenerate"], "/api/exports/%s/regenerate" % ready["id"])
         self.assertIsNone(gone.header("Content-Disposition"))
         status = wait_until(lambda: (lambda s: s if s.get("file_deleted_at") else None)(
-            self.c.get("/api/exports/" + ready["id"]).json()), 3, what="file_deleted_at")
+            self.c.get("/api/exports/" + ready["id"]).json()), 10, what="file_deleted_at")
         self.assertEqual(status["status"], "expired")
         self.assertEqual(status["message"], EXPIRED_SENTENCE)
         self.assertEqual(status["expired_at"], expires_at)
@@ -190,7 +190,7 @@ class CoreTest(unittest.TestCase):
     def test_browser_gets_html_page_for_expired_download(self):
         ready = self.ready_export(dict(dataset="orders", filters={"country": "AT", "status": "cancelled"},
                                        retention_seconds=1))
-        wait_until(lambda: self.c.get("/api/exports/" + ready["id"]).json()["status"] == "expired", 5,
+        wait_until(lambda: self.c.get("/api/exports/" + ready["id"]).json()["status"] == "expired", 15,
                    what="expiry")
         r = self.c.get(ready["links"]["download"], headers={
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})

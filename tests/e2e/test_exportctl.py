@@ -319,7 +319,7 @@ class ExportctlDemoTest(StackTestCase):
     # --- one exit code per outcome ------------------------------------------
     def test_expired_download_exits_5_and_keeps_nothing(self):
         export_id = self.ready_id("country=AT", retention=1)
-        wait_until(lambda: self.ctl.run("status", export_id).returncode == EXIT_EXPIRED, 10,
+        wait_until(lambda: self.ctl.run("status", export_id).returncode == EXIT_EXPIRED, 20,
                    interval=0.2, what="status to say expired (exit 5)")
         r, err = self.ctl.json("download", export_id, "-o", "late.csv")
         self.assertExit(r, EXIT_EXPIRED, "download after expiry")

@@ -63,7 +63,7 @@ def recorded_lateness(stack, ids):
     """{id: file_deleted_at - expires_at} once every one of `ids` is recorded deleted
     (a deletion unlinks first, then records: the directory can be ahead)."""
     return wait_until(lambda: (lambda l: l if len(l) == len(ids) else None)(
-        registry_audit.deletion_lateness_ms(stack, set(ids))), 5, what="the deletions to be recorded")
+        registry_audit.deletion_lateness_ms(stack, set(ids))), 15, what="the deletions to be recorded")
 
 
 class FaultCase(unittest.TestCase):
@@ -103,7 +103,7 @@ class KillNineWhileWritingTest(FaultCase):
         eid = r.json()["id"]
         wait_until(lambda: (lambda b: b["status"] == "running" and b["progress"]["rows_written"] >= 1000)(
             c.get("/api/exports/" + eid).json()), 15, what="the export to be running")
-        wait_until(lambda: eid + ".part" in s.export_files(), 5, what="the .part file")
+        wait_until(lambda: eid + ".part" in s.export_files(), 15, what="the .part file")
 
         s.kill_exportd(0, signal.SIGKILL)
         self.assertIn(eid + ".part", s.export_files(), "the crash left its partial file")
@@ -111,7 +111,7 @@ class KillNineWhileWritingTest(FaultCase):
 
         restarted = time.monotonic()
         s.start_exportd(0)
-        wait_until(s._health_ok, 10, what="exportd to answer")   # the killed one's socket file remains
+        wait_until(s._health_ok, 30, what="exportd to answer")   # the killed one's socket file remains
         body = c.wait_status(eid, {"failed", "ready"}, timeout=LEASE_S + s.sweep + SLACK_S + 2)
         took = time.monotonic() - restarted
         note("kill -9 while writing: failed/%s %.1fs after the restart (lease %ds)"
@@ -176,7 +176,7 @@ class KillNineWithPendingDeletionsTest(FaultCase):
         self.assertGreater(left_before, 0, "files outlived their expiry while exportd was down")
         restarted = time.time()
         s.start_exportd(0)
-        wait_until(s._health_ok, 10, what="exportd to answer")   # the killed one's socket file remains
+        wait_until(s._health_ok, 30, what="exportd to answer")   # the killed one's socket file remains
         wait_until(lambda: not set(due_ids) & set(s.export_files()), sweep + SLACK_S, interval=0.05,
                    what="every overdue file to be deleted after the restart")
         took = time.time() - restarted
@@ -232,7 +232,7 @@ class SigtermTest(FaultCase):
             r = c.create(dict(FULL_EXPORT, filters={"total_cents": {"min": n}}))
             self.assertEqual(r.status, 202, r)
             running.append(r.json()["id"])
-        wait_until(lambda: s.registry_query("SELECT COUNT(*) FROM exports WHERE status='running'") == "2", 10,
+        wait_until(lambda: s.registry_query("SELECT COUNT(*) FROM exports WHERE status='running'") == "2", 20,
                    what="two running exports")
         old_instance = instance_id(s)
 
@@ -257,7 +257,8 @@ class SigtermTest(FaultCase):
         for t in threads:
             t.start()
         try:
-            time.sleep(0.3)
+            # Answers before the signal, however slow the machine (polled, not slept for).
+            wait_until(lambda: len(answers) >= 8, 15, what="answers before the signal")
             signalled = time.time()
             try:
                 rc = s.kill_exportd(0, signal.SIGTERM, timeout=15)
@@ -367,7 +368,7 @@ class DiskFullTest(FaultCase):
             # No mount here: the writer's fault hook fails with ENOSPC after N bytes.
             stack.kill_exportd(0, signal.SIGTERM)
             stack.start_exportd(0, env={"EXPORTD_FAULT_DISK_FULL_AFTER_BYTES": "500000"})
-            wait_until(lambda: stack._health_ok(), 10, what="exportd back")
+            wait_until(lambda: stack._health_ok(), 30, what="exportd back")
         note("full disk: %s" % ("a %d KiB tmpfs as exports_dir" % (self.SIZE // 1024) if mode == "tmpfs"
                                 else "the writer's EXPORTD_FAULT_DISK_FULL_AFTER_BYTES hook (no tmpfs mount)"))
 
@@ -404,7 +405,7 @@ class DiskFullTest(FaultCase):
         else:
             stack.kill_exportd(0, signal.SIGTERM)
             stack.start_exportd(0)
-            wait_until(lambda: stack._health_ok(), 10, what="exportd back")
+            wait_until(lambda: stack._health_ok(), 30, what="exportd back")
 
         full = self.ready(c, FULL_EXPORT)            # exports succeed again once space is freed
         self.assertGreater(full["file"]["size_bytes"], 1000000)
@@ -455,7 +456,7 @@ class UndeletableFileTest(FaultCase):
         for p in [s.dir] + [os.path.join(s.dir, f) for f in os.listdir(s.dir)]:   # not recursive
             shutil.chown(p, "nobody", "www-data")
         s.start_exportd(0, wrap=["setpriv", "--reuid=nobody", "--regid=www-data", "--clear-groups"])
-        wait_until(s._health_ok, 10, what="exportd as nobody")
+        wait_until(s._health_ok, 30, what="exportd as nobody")
         self.assertEqual(subprocess.run(["ps", "-o", "user=", "-p", str(s.procs[0].pid)], capture_output=True,
                                         text=True).stdout.strip(), "nobody")
         c = s.client()
@@ -492,7 +493,7 @@ class UndeletableFileTest(FaultCase):
         self.assertGreaterEqual(first_410, expires)
         self.assertIn(export["id"], s.export_files(), "the file could not be deleted")
 
-        wait_until(lambda: metric_value(s.metrics(), "exportd_cleanup_failures_total") >= 3, 10,
+        wait_until(lambda: metric_value(s.metrics(), "exportd_cleanup_failures_total") >= 3, 20,
                    what="retried deletions to be counted")
         body = c.get("/api/exports/" + export["id"]).json()
         self.assertEqual(body["status"], "expired")
@@ -511,7 +512,7 @@ class UndeletableFileTest(FaultCase):
         # Once it can be deleted, the retry deletes it (backoff is capped at 5 s).
         make_deletable()
         wait_until(lambda: export["id"] not in s.export_files(), 5 + s.sweep + SLACK_S, what="the retried deletion")
-        wait_until(lambda: c.get("/api/exports/" + export["id"]).json()["file_deleted_at"], 3,
+        wait_until(lambda: c.get("/api/exports/" + export["id"]).json()["file_deleted_at"], 10,
                    what="file_deleted_at")
         self.assertEqual(metric_value(s.metrics(), "exportd_oldest_overdue_file_seconds"), 0)
         self.assertEqual(c.get("/api/health").status, 200)
@@ -531,12 +532,12 @@ class RetentionAndLogsTest(FaultCase):
         r = c.create(FULL_EXPORT)                   # 20,000 rows > max_rows: fails
         failing = c.wait_status(r.json()["id"], {"failed"})
         self.assertEqual(failing["error"]["code"], "too_many_rows")
-        wait_until(lambda: c.get("/api/exports/" + expiring["id"]).json().get("file_deleted_at"), 5,
+        wait_until(lambda: c.get("/api/exports/" + expiring["id"]).json().get("file_deleted_at"), 15,
                    what="the expiry")
 
         # Purged registry_keep_seconds after their last change: then 404.
         for e in (expiring, deleting, failing):
-            wait_until(lambda: c.get("/api/exports/" + e["id"]).status == 404, 2 + s.sweep + SLACK_S,
+            wait_until(lambda: c.get("/api/exports/" + e["id"]).status == 404, 2 + s.sweep + 10,
                        what="record %s to be purged" % e["id"])
         self.assertEqual(s.registry_query("SELECT COUNT(*) FROM exports"), "0")
 

@@ -56,7 +56,7 @@ class LoadTest(unittest.TestCase):
         # Registry: every export created, each expired once, deletions on time
         # (a deletion unlinks first, then records: give the last record a moment).
         try:
-            wait_until(lambda: len(registry_audit.deletion_lateness_ms(s)) >= report.created, 3,
+            wait_until(lambda: len(registry_audit.deletion_lateness_ms(s)) >= report.created, 10,
                        what="every deletion recorded")
         except AssertionError:
             pass   # the assertions below say what is missing, after the figures are printed

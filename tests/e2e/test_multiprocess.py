@@ -128,7 +128,7 @@ class TwoProcessesTest(unittest.TestCase):
 
         # The file goes first, then the registry records it: wait for both.
         lateness = wait_until(lambda: (lambda l: l if len(l) == len(ids) else None)(
-            registry_audit.deletion_lateness_ms(s, set(ids))), 5, what="every deletion recorded")
+            registry_audit.deletion_lateness_ms(s, set(ids))), 15, what="every deletion recorded")
         self.assertEqual(len(lateness), len(ids), "every export expired and its deletion recorded")
         during_lease = {i: lag for i, lag in lateness.items()
                         if i in orphaned and int(s.registry_query("SELECT expires_at FROM exports WHERE id='%s'" % i))

@@ -334,17 +334,17 @@ class OperatorPathTest(unittest.TestCase):
         self.assertEqual(st.st_uid, pwd.getpwnam(SERVICE_USER).pw_uid, "written by the service user")
 
         gone = wait_until(lambda: (lambda x: x if x.status == 410 else None)(self.alice.get(ready["links"]["download"])),
-                          8, what="the download to answer 410")
+                          20, what="the download to answer 410")
         self.assertEqual(gone.json()["error"], "export_expired")
         self.assertEqual(gone.json()["message"], EXPIRED_SENTENCE)
-        wait_until(lambda: export_id not in os.listdir(self.stack.exports), 3, what="the file to be deleted")
+        wait_until(lambda: export_id not in os.listdir(self.stack.exports), 10, what="the file to be deleted")
         status = self.alice.get("/api/exports/" + export_id).json()
         self.assertEqual(status["status"], "expired")
 
     def test_reload_then_restart_on_the_same_socket(self):
         pid = self.stack.proc.pid
         os.kill(pid, signal.SIGHUP)  # ExecReload=/bin/kill -HUP $MAINPID
-        wait_until(self.stack.health_ok, 5, what="health after SIGHUP")
+        wait_until(self.stack.health_ok, 15, what="health after SIGHUP")
         self.assertIsNone(self.stack.proc.poll(), "SIGHUP reloads, it does not stop exportd")
         try:
             self.assertEqual(self.stack.stop_exportd(), 0, "SIGTERM (systemctl stop) is a clean exit")

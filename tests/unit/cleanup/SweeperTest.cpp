@@ -277,15 +277,15 @@ public:
     {
         const std::string first = newFile("first");
         _sweeper->start();
-        CPPUNIT_ASSERT(waitFor([&] { return !exists(path(first)); }, 3000));
+        CPPUNIT_ASSERT(waitFor([&] { return !exists(path(first)); }));
         const std::string second = newFile("second");
-        CPPUNIT_ASSERT(waitFor([&] { return !exists(path(second)); }, 3000));
+        CPPUNIT_ASSERT(waitFor([&] { return !exists(path(second)); }));
         // The heartbeat task keeps the lease fresh as the clock moves.
         _clock->advance(LEASE / 2);
         CPPUNIT_ASSERT(waitFor([&] {
             const auto live = _reg->liveInstances(now() - LEASE / 2 + 1, 1);
             return !live.empty();
-        }, 3000));
+        }));
         _sweeper->stop();
     }
 

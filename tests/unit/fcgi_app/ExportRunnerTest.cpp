@@ -157,8 +157,10 @@ public:
     void testCancelRemovesThePartialFile()
     {
         ExportRunnerOptions options = baseOptions();
-        options.rowsPerSecond = 1000; // two seconds for 2000 rows
-        options.bufferBytes = 4096;   // so bytes reach the .part early
+        // Five seconds for 2000 rows: the poll below must see the job mid-way,
+        // before it finishes, even on a loaded machine.
+        options.rowsPerSecond = 400;
+        options.bufferBytes = 4096; // so bytes reach the .part early
         start(options);
         auto rec = submit("cancel", "csv", "{}");
         CPPUNIT_ASSERT(waitUntil([&] {
