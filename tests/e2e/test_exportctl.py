@@ -15,7 +15,7 @@ import unittest
 
 from harness import BUILD, DELETED_SENTENCE, EXPIRED_SENTENCE, Stack, wait_until
 
-EXPORTCTL = os.path.join(BUILD, "fcgi_app", "exportctl", "exportctl")
+EXPORTCTL = os.path.join(BUILD, "exportctl", "exportctl")
 # Throttled so that "running" can be watched; max_rows makes the whole
 # dataset (20,000 rows) fail with too_many_rows while filtered exports pass.
 DEMO_CONFIG = {"export_rows_per_second": 3000, "max_rows": 6000, "max_active_exports_per_owner": 3}
