@@ -2,6 +2,11 @@
 
 #include "CtlError.h"
 
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionException.h>
+#include <Poco/Util/OptionProcessor.h>
+#include <Poco/Util/OptionSet.h>
+
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -76,17 +81,6 @@ Exit codes:
   8  --timeout passed before the export was ready
 )";
 
-bool takesValue(const std::string& name)
-{
-    static const char* const WITH_VALUE[] = {"--url", "--user", "--password", "--netrc-file", "--cookie-jar",
-                                             "--cacert", "--request-timeout", "--dataset", "--format", "--filter",
-                                             "--retention", "--output", "--timeout", "--limit"};
-    for (const char* n : WITH_VALUE)
-        if (name == n)
-            return true;
-    return false;
-}
-
 double parseSeconds(const std::string& name, const std::string& value)
 {
     char* end = nullptr;
@@ -112,6 +106,24 @@ std::string env(const char* name)
     return v ? v : "";
 }
 
+
+/// exportctl's options as Poco sees them: every option may be repeated (the
+/// last value wins, --filter collects), one that takes a value requires it.
+Poco::Util::OptionSet optionSet()
+{
+    using Poco::Util::Option;
+    Poco::Util::OptionSet set;
+    for (const char* name : {"url", "user", "password", "netrc-file", "cookie-jar", "cacert", "request-timeout",
+                             "dataset", "format", "filter", "retention", "timeout", "limit"})
+        set.addOption(Option(name, "").argument("VALUE").repeatable(true));
+    set.addOption(Option("output", "o").argument("PATH").repeatable(true));
+    set.addOption(Option("quiet", "q").repeatable(true));
+    set.addOption(Option("help", "h").repeatable(true));
+    for (const char* name : {"wait", "json", "version"})
+        set.addOption(Option(name, "").repeatable(true));
+    return set;
+}
+
 } // namespace
 
 const char* usageText()
@@ -130,82 +142,93 @@ Options parseOptions(int argc, char** argv)
         o.password = env("EXPORTD_PASSWORD");
     o.cookieJar = env("EXPORTD_COOKIE_JAR");
 
+    // Keyed by Poco's full option name.
     const std::map<std::string, std::function<void(const std::string&)>> setters = {
-        {"--url", [&](const std::string& v) { o.url = v; }},
-        {"--user", [&](const std::string& v) { o.user = v; }},
-        {"--password", [&](const std::string& v) { o.password = v; }},
-        {"--netrc-file", [&](const std::string& v) { o.netrcFile = v; }},
-        {"--cookie-jar", [&](const std::string& v) { o.cookieJar = v; }},
-        {"--cacert", [&](const std::string& v) { o.caFile = v; }},
-        {"--request-timeout", [&](const std::string& v) { o.requestTimeout = parseSeconds("--request-timeout", v); }},
-        {"--dataset", [&](const std::string& v) { o.dataset = v; }},
-        {"--format", [&](const std::string& v) { o.format = v; }},
-        {"--filter", [&](const std::string& v) { o.filters.push_back(v); }},
-        {"--retention", [&](const std::string& v) { o.retentionSeconds = parseWhole("--retention", v, 1, 1LL << 40); }},
-        {"--output", [&](const std::string& v) { o.output = v; }},
-        {"--timeout", [&](const std::string& v) { o.timeout = parseSeconds("--timeout", v); }},
-        {"--limit", [&](const std::string& v) { o.limit = static_cast<int>(parseWhole("--limit", v, 1, 500)); }},
+        {"url", [&](const std::string& v) { o.url = v; }},
+        {"user", [&](const std::string& v) { o.user = v; }},
+        {"password", [&](const std::string& v) { o.password = v; }},
+        {"netrc-file", [&](const std::string& v) { o.netrcFile = v; }},
+        {"cookie-jar", [&](const std::string& v) { o.cookieJar = v; }},
+        {"cacert", [&](const std::string& v) { o.caFile = v; }},
+        {"request-timeout", [&](const std::string& v) { o.requestTimeout = parseSeconds("--request-timeout", v); }},
+        {"dataset", [&](const std::string& v) { o.dataset = v; }},
+        {"format", [&](const std::string& v) { o.format = v; }},
+        {"filter", [&](const std::string& v) { o.filters.push_back(v); }},
+        {"retention", [&](const std::string& v) { o.retentionSeconds = parseWhole("--retention", v, 1, 1LL << 40); }},
+        {"output", [&](const std::string& v) { o.output = v; }},
+        {"timeout", [&](const std::string& v) { o.timeout = parseSeconds("--timeout", v); }},
+        {"limit", [&](const std::string& v) { o.limit = static_cast<int>(parseWhole("--limit", v, 1, 500)); }},
+        {"wait", [&](const std::string&) { o.wait = true; }},
+        {"json", [&](const std::string&) { o.json = true; }},
+        {"quiet", [&](const std::string&) { o.quiet = true; }},
+        {"help", [&](const std::string&) { o.help = true; }},
+        {"version", [&](const std::string&) { o.version = true; }},
     };
 
-    bool onlyPositional = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        // An export id may begin with '-': a single-dash word that is none of
-        // the short options is an argument, not an unknown option.
-        const bool shortOption = arg == "-o" || arg == "-q" || arg == "-h";
-        const bool dashedWord = arg.size() > 2 && arg[0] == '-' && arg[1] != '-';
-        if (onlyPositional || arg == "-" || arg.empty() || arg[0] != '-' || (dashedWord && !shortOption)) {
-            if (o.command.empty())
-                o.command = arg;
-            else
-                o.args.push_back(arg);
-            continue;
-        }
-        if (arg == "--") {
-            onlyPositional = true;
-            continue;
-        }
-        std::string name = arg, value;
-        bool hasValue = false;
-        if (arg.rfind("--", 0) == 0) {
-            const auto eq = arg.find('=');
-            if (eq != std::string::npos) {
-                name = arg.substr(0, eq);
-                value = arg.substr(eq + 1);
-                hasValue = true;
-            }
-        }
-        if (name == "-o")
-            name = "--output";
-        if (name == "-q")
-            name = "--quiet";
-        if (name == "-h")
-            name = "--help";
+    const Poco::Util::OptionSet set = optionSet();
+    Poco::Util::OptionProcessor processor(set);
+    processor.setUnixStyle(true);
 
-        if (takesValue(name)) {
-            if (!hasValue) {
-                if (i + 1 >= argc)
-                    throw usageError(name + " needs a value");
-                value = argv[++i];
+    // Poco's OptionProcessor does the splitting: "--name=VALUE", "--name VALUE"
+    // and "-o VALUE" (an option that requires an argument takes the next word,
+    // whatever it looks like), "--" ending the options, and words that do not
+    // begin with '-' (or are "-" or empty) left as arguments. This thin pre-pass
+    // keeps what Poco cannot be told:
+    //  - a single-dash word longer than two characters is an argument, since
+    //    export ids may begin with '-': Poco would take "-EjH..." for an
+    //    unknown option and "-oFILE" for -o FILE;
+    //  - a long option must be spelt exactly: Poco also accepts abbreviations
+    //    (--dat for --dataset), any letter case (--URL) and "--name:VALUE",
+    //    which exportctl has always refused as unknown options.
+    const auto addArgument = [&o](const std::string& word) {
+        if (o.command.empty())
+            o.command = word;
+        else
+            o.args.push_back(word);
+    };
+    std::string pending;        // the option whose value the next word is ("--dataset"), or ""
+    bool onlyArguments = false; // after "--"
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (pending.empty() && !onlyArguments && arg.size() > 2 && arg[0] == '-') {
+            if (arg[1] != '-') {
+                addArgument(arg);
+                continue;
             }
-            setters.at(name)(value);
+            const std::string name = arg.substr(2, arg.find('=') - 2);
+            if (arg[1] == '-' && setters.count(name) == 0)
+                // As exportctl always said: "--colour=red" is an option that takes no value.
+                throw usageError(arg.find('=') != std::string::npos ? "--" + name + " takes no value"
+                                                                    : "unknown option " + arg + " (see exportctl --help)");
+        }
+        std::string name, value;
+        bool consumed = false;
+        try {
+            consumed = processor.process(arg, name, value);
+        } catch (const Poco::Util::UnexpectedArgumentException&) {
+            throw usageError(arg.substr(0, arg.find('=')) + " takes no value");
+        } catch (const Poco::Util::OptionException&) { // "-x": a two-character word that is no option
+            throw usageError("unknown option " + arg + " (see exportctl --help)");
+        }
+        if (!consumed) { // an argument, or any word after "--"
+            addArgument(arg);
             continue;
         }
-        if (hasValue)
-            throw usageError(name + " takes no value");
-        if (name == "--wait")
-            o.wait = true;
-        else if (name == "--json")
-            o.json = true;
-        else if (name == "--quiet")
-            o.quiet = true;
-        else if (name == "--help")
-            o.help = true;
-        else if (name == "--version")
-            o.version = true;
-        else
-            throw usageError("unknown option " + arg + " (see exportctl --help)");
+        if (arg == "--" && pending.empty()) {
+            onlyArguments = true;
+            continue;
+        }
+        if (name.empty()) { // Poco takes the value from the next word
+            const bool isShort = arg[1] != '-';
+            pending = "--" + set.getOption(arg.substr(isShort ? 1 : 2), isShort).fullName();
+            continue;
+        }
+        pending.clear();
+        setters.at(name)(value);
     }
+    if (!pending.empty())
+        throw usageError(pending + " needs a value");
+
     if (o.help || o.version)
         return o;
 
