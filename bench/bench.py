@@ -319,7 +319,7 @@ def exportd_threads(stack):
         for line in f:
             if line.startswith("request_threads"):
                 return int(line.split("=")[1])
-    return 8  # the configured default (SPEC 5)
+    return 8  # the configured default (docs/operations.md, Configuration)
 
 
 # --- the benchmarks ----------------------------------------------------------

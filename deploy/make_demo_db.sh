@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates the demo dataset (SPEC 7): table `orders` in an SQLite file, generated
-# deterministically from a seed, so two machines make the same rows.
+# Creates the demo dataset (the `orders` dataset of deploy/datasets.json): table
+# `orders` in an SQLite file, generated deterministically from a seed, so two
+# machines make the same rows.
 #   make_demo_db.sh OUT.db [ROWS=100000] [SEED=20261129]
 set -euo pipefail
 out=${1:?usage: make_demo_db.sh OUT.db [ROWS] [SEED]}

@@ -53,7 +53,7 @@ private:
     std::ostream& _out;
 };
 
-/// The CtlError for an HTTP answer that is not a success (SPEC 2): 410 -> 5,
+/// The CtlError for an HTTP answer that is not a success (docs/api.md, Errors): 410 -> 5,
 /// 409 export_failed -> 4, other 4xx -> 3, 5xx -> 6, with the server's message.
 CtlError errorFromReply(const Reply& reply, const std::string& what);
 

@@ -20,7 +20,7 @@ using FilterFields = std::map<std::string, FilterField>;
 /// when the dataset is not listed (the server then answers unknown_dataset).
 FilterFields filterFieldsOf(const Json::Value& datasets, const std::string& dataset, bool* found);
 
-/// Turns --filter expressions into the `filters` object of SPEC 2.2:
+/// Turns --filter expressions into the `filters` object (docs/api.md, Filters):
 ///   status=shipped,paid -> ["shipped","paid"]   country=DE -> "DE"
 ///   created_at=A..B -> {"from","to"}            total_cents=1..2 -> {"min","max"}
 ///   total_cents=42 -> 42                        customer_email~x -> {"contains": "x"}

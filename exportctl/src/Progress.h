@@ -16,7 +16,7 @@ public:
     Progress(bool quiet, bool terminal);
     ~Progress();
 
-    /// An export object (SPEC 2.4) as polled.
+    /// An export object (docs/api.md, The export object) as polled.
     void exportStatus(const Json::Value& status);
     /// Bytes of the download so far; total -1 when unknown.
     void downloadBytes(const std::string& id, std::uint64_t done, std::int64_t total);

@@ -1,4 +1,4 @@
-// The exportd web page: plain JavaScript against the JSON API (SPEC section 2).
+// The exportd web page: plain JavaScript against the JSON API (docs/api.md).
 // No framework, no build step, no external resources. Filter values are only
 // ever shown in the page: this script never logs them, never puts them into a
 // URL, and builds every piece of text with textContent (never innerHTML).
@@ -11,7 +11,7 @@
   const ACTIVE = new Set(['queued', 'running']);
   const LIST_LIMIT = 20;
   const LIST_POLL_MS = 2000;     // the list endpoint sends no Retry-After
-  const DEFAULT_POLL_MS = 1000;  // SPEC: queued/running answers carry Retry-After: 1
+  const DEFAULT_POLL_MS = 1000;  // queued/running answers carry Retry-After: 1 (docs/api.md)
   const ERROR_RETRY_MS = 5000;
   const FORMAT_LABELS = { csv: 'CSV', ndjson: 'NDJSON (JSON lines)', xlsx: 'Excel (XLSX)' };
   const STATUS_LABELS = {
@@ -883,7 +883,8 @@
       if (ticker) tick();
     });
     // Datasets first: on a first visit that answer sets the session cookie the
-    // list is keyed by (SPEC 6), so the two requests never race for it.
+    // list is keyed by (docs/api.md, Owners and sessions), so the two requests
+    // never race for it.
     await loadDatasets();
     await refreshList();
     if (!current.exp) {

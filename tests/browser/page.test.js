@@ -330,7 +330,7 @@ async function mainScenario(browser, stack) {
     const log = await page.evaluate(() => window.__panel);
     const readySeenAt = (log.find((e) => e.download) || {}).t;
     const expiredSeenAt = (log.find((e) => e.expired) || {}).t;
-    check('at expiry the SPEC 2.5 sentence replaces the download button',
+    check('at expiry the expired sentence replaces the download button',
       (await page.textContent('#expired-message')) === EXPIRED_SENTENCE && await page.locator('#download-link').count() === 0);
     check('the expired sentence appears within 1.5 s after expires_at',
       expiredSeenAt - expiresAt < 1500 && expiredSeenAt - expiresAt > -300, { late_ms: expiredSeenAt - expiresAt });

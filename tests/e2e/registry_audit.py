@@ -37,7 +37,7 @@ AUDIT_SQL = [
     + NOW_MS + "); END",
 ]
 
-# Every transition SPEC 2.4 allows (status before -> status after).
+# Every transition docs/api.md, Statuses allows (status before -> status after).
 ALLOWED = {
     ("queued", "running"), ("queued", "failed"), ("queued", "deleted"),
     ("running", "ready"), ("running", "failed"), ("running", "deleted"),

@@ -76,7 +76,7 @@ class StackTestCase(unittest.TestCase):
 
 
 class ExportctlDemoTest(StackTestCase):
-    """exportd without identities: the session cookie is the owner (SPEC 6)."""
+    """exportd without identities: the session cookie is the owner (docs/api.md, Owners and sessions)."""
     STACK = dict(retention=4, sweep=1, rows=20000, name="exportctl", config=DEMO_CONFIG)
 
     def setUp(self):

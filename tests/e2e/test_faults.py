@@ -26,7 +26,7 @@ from harness import EXPIRED_SENTENCE, Client, Stack, metric_value, sha256, wait_
 
 LEASE_S = 10          # SweeperOptions.leaseMs in ExportdApp.cpp
 SLACK_S = 3.0         # what a loaded 2-core machine may add to a deadline
-PROMISE_S = 1.0       # SPEC 4: deleted within a second of expires_at while running
+PROMISE_S = 1.0       # docs/operations.md, Cleanup: deleted within a second of expires_at while running
 FULL_EXPORT = {"dataset": "orders", "format": "csv"}   # 20,000 rows, ~1.7 MB
 
 
@@ -561,7 +561,7 @@ class RetentionAndLogsTest(FaultCase):
         for value in ("paid",):   # filter values never reach the log
             self.assertNotIn("=" + value, log)
 
-        # Health and metrics complete (SPEC 2.7).
+        # Health and metrics complete (docs/api.md, Health and metrics).
         h = c.get("/api/health").json()
         self.assertEqual(set(h), {"status", "registry", "export_dir", "pending_cleanups"})
         m = s.metrics()

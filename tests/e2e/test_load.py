@@ -26,7 +26,7 @@ from harness import Stack, metric_value, wait_until
 
 SECONDS = float(os.environ.get("EXPORTD_LOAD_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("EXPORTD_LOAD_CONNECTIONS", "16"))
-PROMISE_S = 1.0        # SPEC 4: no file outlives its expiry by more than a second
+PROMISE_S = 1.0        # docs/operations.md, Cleanup: no file outlives its expiry by more than a second
 TOLERANCE_S = 0.5      # a loaded 2-core machine
 
 

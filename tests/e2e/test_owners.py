@@ -1,4 +1,4 @@
-"""Owners and isolation (SPEC 6, issue 3), end to end through nginx.
+"""Owners and isolation (docs/api.md, Owners and sessions), end to end through nginx.
 
 With basic auth (the quickstart with EXPORTD_HTPASSWD): the nginx user is the
 owner; another user gets 404 for everything of someone else's and lists only its

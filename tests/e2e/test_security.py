@@ -1,9 +1,10 @@
-"""Hostile requests, limits, ids, file modes and CSV formula injection (issue 3).
+"""Hostile requests, limits, ids, file modes and CSV formula injection.
 
-SPEC 2.2 (every error with its status, code and field; a refused request
-creates nothing; the limits), 2.3 (ids), 3 (file modes, names, formula
-injection) and 6, end to end through nginx, plus direct FastCGI requests for
-what nginx would never pass on. Run with EXPORTD_PRINT_TABLE=1 to print every
+docs/api.md, Errors and Limits (every error with its status, code and field; a
+refused request creates nothing), Ids, and Owners and sessions;
+docs/operations.md, Files and modes and Security (file modes and names, formula
+injection); end to end through nginx, plus direct FastCGI requests for what
+nginx would never pass on. Run with EXPORTD_PRINT_TABLE=1 to print every
 hostile input with the answer it got.
 """
 import atexit

@@ -1,9 +1,11 @@
 // libFuzzer target: the POST /api/exports body parser (parseExportRequest).
 //
 // Any input must end in a validated request or in a RequestError that the API
-// turns into a 4xx: a 400 with one of the four codes of SPEC 2.2 and a message
-// and field that are valid UTF-8 (they are echoed in the JSON answer). Any
-// other exception would be a 500; a crash or sanitizer report is a bug.
+// turns into a 4xx: a 400 with one of the four request codes (invalid_json,
+// invalid_request, unknown_dataset, unsupported_format: docs/api.md, Errors)
+// and a message and field that are valid UTF-8 (they are echoed in the JSON
+// answer). Any other exception would be a 500; a crash or sanitizer report is
+// a bug.
 // A validated request must also survive what the server does with it next:
 // build its SQL, be stored as JSON in the registry, read back, validated again
 // and keyed again for regenerate, with the same canonical key.
