@@ -195,11 +195,11 @@ Options parseOptions(int argc, char** argv)
                 addArgument(arg);
                 continue;
             }
-            const std::string name = arg.substr(2, arg.find('=') - 2);
-            if (arg[1] == '-' && setters.count(name) == 0)
-                // As exportctl always said: "--colour=red" is an option that takes no value.
-                throw usageError(arg.find('=') != std::string::npos ? "--" + name + " takes no value"
-                                                                    : "unknown option " + arg + " (see exportctl --help)");
+            const std::string longName = arg.substr(2, arg.find('=') - 2);
+            if (setters.count(longName) == 0) // "--colour=red" has always been refused for its value
+                throw usageError(arg.find('=') != std::string::npos
+                                     ? "--" + longName + " takes no value"
+                                     : "unknown option " + arg + " (see exportctl --help)");
         }
         std::string name, value;
         bool consumed = false;
@@ -207,7 +207,7 @@ Options parseOptions(int argc, char** argv)
             consumed = processor.process(arg, name, value);
         } catch (const Poco::Util::UnexpectedArgumentException&) {
             throw usageError(arg.substr(0, arg.find('=')) + " takes no value");
-        } catch (const Poco::Util::OptionException&) { // "-x": a two-character word that is no option
+        } catch (const Poco::Util::OptionException&) { // "-x": two characters, and no short option
             throw usageError("unknown option " + arg + " (see exportctl --help)");
         }
         if (!consumed) { // an argument, or any word after "--"
