@@ -1,4 +1,4 @@
-#include "cleanup/Sweeper.h"
+#include "cleanup/ExportId.h"
 
 #include <cppunit/extensions/HelperMacros.h>
 
