@@ -38,6 +38,7 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testHistogramBucketsAreCumulativeWithLeMerged);
     CPPUNIT_TEST(testDeclareTwiceKeepsValues);
     CPPUNIT_TEST(testIncrementFromManyThreadsLosesNothing);
+    CPPUNIT_TEST(testEveryFamilyIsShownFromTheStart);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -141,6 +142,22 @@ public:
         for (auto& th : threads) th.join();
         CPPUNIT_ASSERT_EQUAL(40000.0, m.value("n_total"));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(40000), m.count("h"));
+    }
+
+    // Verifies that a new Metrics shows every family of family::ALL, with HELP
+    // and TYPE once each, and a labelled family's declared series at 0.
+    void testEveryFamilyIsShownFromTheStart()
+    {
+        const std::string text = Metrics().render();
+        for (const MetricFamily* f : family::ALL) {
+            const std::string name(f->name);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t(1), occurrences(text, "# HELP " + name + " "));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t(1), occurrences(text, "# TYPE " + name + " "));
+            for (std::string_view v : f->labelValues)
+                CPPUNIT_ASSERT_MESSAGE(name, contains(text, name + "{" + labelled(*f, v) + "} 0\n"));
+        }
+        CPPUNIT_ASSERT(contains(text, "exportd_cleanup_lag_seconds_bucket{le=\"0.001\"} 0\n"));
+        CPPUNIT_ASSERT(contains(text, "exportd_export_duration_seconds_bucket{le=\"600\"} 0\n"));
     }
 
 private:
