@@ -69,7 +69,6 @@ CleanupScheduler::CleanupScheduler(Registry& registry, Metrics& metrics, const C
     : _registry(registry), _metrics(metrics), _clock(clock), _exportsDir(std::move(exportsDir)),
       _logger(logger)
 {
-    declareDeletionMetrics(_metrics);
     if (mode == UnlinkMode::Auto) {
         std::string why;
         _ring = UnlinkRing::open(RING_CAPACITY, RING_WORKERS, why);
@@ -267,7 +266,7 @@ void CleanupScheduler::flush()
 void CleanupScheduler::retry(const std::string& id, Millis expiresAt, int attempt, const std::string& failure)
 {
     try {
-        _metrics.increment(CLEANUP_FAILURES);
+        _metrics.increment(family::CLEANUP_FAILURES);
         const Millis delay = backoffFor(attempt);
         _logger.warning("cleanup of " + id + " failed (attempt " + std::to_string(attempt + 1)
                         + "): " + failure + "; retrying in " + std::to_string(delay) + " ms");

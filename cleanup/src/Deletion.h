@@ -7,15 +7,7 @@
 
 namespace exportd::cleanup {
 
-/// Metric names shared by the scheduler and the sweeper.
-inline const char* const FILES_DELETED = "exportd_files_deleted_total";
-inline const char* const CLEANUP_LAG = "exportd_cleanup_lag_seconds";
-inline const char* const CLEANUP_FAILURES = "exportd_cleanup_failures_total";
-
-/// Declares the deletion metrics above; idempotent.
-void declareDeletionMetrics(Metrics& metrics);
-
-/// Counts one deleted file under `reason` and, when it was an export past its
+/// Counts one deleted file under `reason` (family::FILES_DELETED) and, when it was an export past its
 /// expiry, observes how late the deletion came (clamped at 0).
 void countDeletion(Metrics& metrics, const std::string& reason, Millis deletedAt,
                    Millis expiresAt);

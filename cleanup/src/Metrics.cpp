@@ -44,60 +44,74 @@ std::string withLe(const std::string& labels, const std::string& le)
     return "{" + (labels.empty() ? std::string() : labels + ",") + "le=\"" + le + "\"}";
 }
 
+const char* typeName(MetricType type)
+{
+    switch (type) {
+    case MetricType::Counter: return "counter";
+    case MetricType::Gauge: return "gauge";
+    case MetricType::Histogram: return "histogram";
+    }
+    return "untyped";
+}
+
 } // namespace
 
-Metrics::Metrics() = default;
-
-void Metrics::declare(const std::string& name, const std::string& type, const std::string& help,
-                      std::vector<double> buckets)
+Metrics::Metrics()
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    auto [it, inserted] = _families.try_emplace(name);
+    for (const MetricFamily* def : family::ALL) declareLocked(*def);
+}
+
+void Metrics::declare(const MetricFamily& def)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    declareLocked(def);
+}
+
+void Metrics::declareLocked(const MetricFamily& def)
+{
+    auto [it, inserted] = _families.try_emplace(std::string(def.name));
     Family& f = it->second;
-    f.help = help;
-    if (!inserted && !(f.values.empty() && f.histograms.empty())) return; // keep live data
-    f.type = type;
-    if (type == "histogram") {
-        if (buckets.empty()) buckets = DEFAULT_BUCKETS;
-        std::sort(buckets.begin(), buckets.end());
-        buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
-        f.buckets = std::move(buckets);
+    f.help = std::string(def.help);
+    if (inserted || (f.values.empty() && f.histograms.empty())) { // else keep live data
+        f.type = typeName(def.type);
+        if (def.type == MetricType::Histogram) {
+            std::vector<double> buckets(def.buckets.begin(), def.buckets.end());
+            if (buckets.empty()) buckets = DEFAULT_BUCKETS;
+            std::sort(buckets.begin(), buckets.end());
+            buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
+            f.buckets = std::move(buckets);
+        }
     }
+    // A labelled family shows its series from the start, each at 0, and so
+    // never an unlabelled sample.
+    for (std::string_view v : def.labelValues) f.values.emplace(labelled(def, v), 0.0);
 }
 
-void Metrics::declareSeries(const std::string& name, const std::string& label,
-                            const std::vector<std::string>& values)
+Metrics::Family& Metrics::familyOf(const MetricFamily& def)
 {
-    std::lock_guard<std::mutex> lock(_mutex);
-    Family& f = _families[name];
-    if (f.type.empty()) f.type = "counter";
-    for (const auto& v : values) f.values.emplace(label + "=\"" + v + "\"", 0.0);
+    auto it = _families.find(def.name);
+    if (it != _families.end()) return it->second;
+    declareLocked(def);
+    return _families.find(def.name)->second;
 }
 
-void Metrics::increment(const std::string& name, const std::string& labels, double by)
+void Metrics::increment(const MetricFamily& def, const std::string& labels, double by)
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    Family& f = _families[name];
-    if (f.type.empty()) f.type = "counter";
-    f.values[labels] += by;
+    familyOf(def).values[labels] += by;
 }
 
-void Metrics::set(const std::string& name, const std::string& labels, double value)
+void Metrics::set(const MetricFamily& def, const std::string& labels, double value)
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    Family& f = _families[name];
-    if (f.type.empty()) f.type = "gauge";
-    f.values[labels] = value;
+    familyOf(def).values[labels] = value;
 }
 
-void Metrics::observe(const std::string& name, double value, const std::string& labels)
+void Metrics::observe(const MetricFamily& def, double value, const std::string& labels)
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    Family& f = _families[name];
-    if (f.type.empty()) {
-        f.type = "histogram";
-        f.buckets = DEFAULT_BUCKETS;
-    }
+    Family& f = familyOf(def);
     Histogram& h = f.histograms[labels];
     if (h.counts.empty()) h.counts.assign(f.buckets.size() + 1, 0);
     // Counts are stored per bucket, not cumulative; render() accumulates them.

@@ -1,6 +1,6 @@
 #include "cleanup/Registry.h"
 
-#include "SqliteRegistry.h"
+#include "sqlite/SqliteRegistry.h"
 
 namespace exportd::cleanup {
 

@@ -1,6 +1,7 @@
 #include "cleanup/Sweeper.h"
 
 #include "Deletion.h"
+#include "cleanup/ExportId.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Util/TimerTask.h>
@@ -11,14 +12,11 @@
 #include <cstring>
 #include <dirent.h>
 #include <set>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 namespace exportd::cleanup {
 
 namespace {
-
-const std::string PART_SUFFIX = ".part";
 
 bool isLiveJob(const ExportRecord& rec, const std::set<std::string>& live)
 {
@@ -48,10 +46,6 @@ Sweeper::Sweeper(Registry& registry, CleanupScheduler& scheduler, Metrics& metri
     : _registry(registry), _scheduler(scheduler), _metrics(metrics), _clock(clock),
       _options(std::move(options)), _logger(logger)
 {
-    declareDeletionMetrics(_metrics);
-    _metrics.declare("exportd_exports_failed_total", "counter", "Exports that failed, by error code.");
-    _metrics.declare("exportd_last_sweep_timestamp_seconds", "gauge",
-                     "Unix time at which the last sweep finished.");
 }
 
 Sweeper::~Sweeper()
@@ -90,7 +84,7 @@ SweepReport Sweeper::sweepOnce()
         const auto ids = _registry.failInterrupted(now, _options.leaseMs);
         report.interrupted = static_cast<int>(ids.size());
         if (!ids.empty())
-            _metrics.increment("exportd_exports_failed_total", "code=\"interrupted\"",
+            _metrics.increment(family::EXPORTS_FAILED, labelled(family::EXPORTS_FAILED, "interrupted"),
                                static_cast<double>(ids.size()));
     });
 
@@ -99,7 +93,7 @@ SweepReport Sweeper::sweepOnce()
             const Unlinked file = unlinkExportFile(_options.exportsDir, rec.id);
             if (!file.ok) {
                 ++report.errors;
-                _metrics.increment(CLEANUP_FAILURES);
+                _metrics.increment(family::CLEANUP_FAILURES);
                 _logger.warning("sweep: cannot delete overdue " + rec.id + ": " + file.error);
                 continue;
             }
@@ -125,7 +119,7 @@ SweepReport Sweeper::sweepOnce()
 
     step("purge", [&] { report.purged = _registry.purgeBefore(now - _options.registryKeepMs); });
 
-    _metrics.set("exportd_last_sweep_timestamp_seconds", "", _clock.nowMs() / 1000.0);
+    _metrics.set(family::LAST_SWEEP, "", _clock.nowMs() / 1000.0);
     const auto tookMs = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
@@ -154,12 +148,12 @@ void Sweeper::sweepDirectory(Millis now, SweepReport& report)
             _registry.heartbeat(_options.instanceId, lastBeat);
         }
 
-        const bool part = name.size() > PART_SUFFIX.size()
-            && name.compare(name.size() - PART_SUFFIX.size(), PART_SUFFIX.size(), PART_SUFFIX) == 0;
-        const std::string id = part ? name.substr(0, name.size() - PART_SUFFIX.size()) : name;
         // Only names exportd mints (not the API's looser 22-32 rule): a user's
         // "Quarterly_Report_2026_v2" is not exportd's and is never touched.
-        if (!isMintedId(id)) continue;
+        const auto parsed = parseExportFileName(name);
+        if (!parsed) continue;
+        const std::string& id = parsed->id;
+        const bool part = parsed->part;
         // Only regular files, looked at without following a symlink: exportd
         // never makes links, directories or FIFOs, so whoever did keeps them.
         struct stat st {};
@@ -187,7 +181,7 @@ void Sweeper::sweepDirectory(Millis now, SweepReport& report)
         const Unlinked file = unlinkExportFile(_options.exportsDir, name);
         if (!file.ok) {
             ++report.errors;
-            _metrics.increment(CLEANUP_FAILURES);
+            _metrics.increment(family::CLEANUP_FAILURES);
             _logger.warning("sweep: cannot delete " + name + ": " + file.error);
             continue;
         }
@@ -234,52 +228,6 @@ void Sweeper::start()
 void Sweeper::stop()
 {
     _timer.cancel(true);
-}
-
-bool isWellFormedId(std::string_view name)
-{
-    if (name.size() < 22 || name.size() > 32) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-            || c == '_' || c == '-';
-    });
-}
-
-bool isMintedId(std::string_view name)
-{
-    if (name.size() != 22 || !isWellFormedId(name)) return false;
-    const char last = name.back();
-    return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
-}
-
-std::string newExportId()
-{
-    unsigned char bytes[16];
-    std::size_t got = 0;
-    while (got < sizeof bytes) {
-        const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    static const char ALPHABET[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string id;
-    id.reserve(22);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (unsigned char b : bytes) {
-        acc = (acc << 8) | b;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            id += ALPHABET[(acc >> bits) & 0x3F];
-        }
-    }
-    if (bits > 0) id += ALPHABET[(acc << (6 - bits)) & 0x3F];
-    return id;
 }
 
 } // namespace exportd::cleanup

@@ -4,7 +4,7 @@
 #include "JsonText.h"
 #include "RequestError.h"
 
-#include "cleanup/Sweeper.h"
+#include "cleanup/ExportId.h"
 
 #include <Poco/Logger.h>
 
@@ -120,11 +120,7 @@ DirUsage directoryUsage(const std::string& dir)
     if (!d)
         return usage;
     while (struct dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        std::string id = name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0
-                             ? name.substr(0, name.size() - 5)
-                             : name;
-        if (!cleanup::isMintedId(id))
+        if (!cleanup::parseExportFileName(e->d_name))
             continue;
         struct stat st {};
         if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
@@ -146,18 +142,6 @@ Api::Api(const Config& config, cleanup::Registry& registry, ExportRunner& runner
       // Every process of the registry signs and verifies with the same key.
       _sessions(registry.sharedSecret("session_cookie", cleanup::newExportId() + cleanup::newExportId()))
 {
-    _metrics.declare("exportd_exports_created_total", "counter", "Exports accepted (202).");
-    _metrics.declare("exportd_requests_total", "counter", "HTTP requests answered, by status.");
-    _metrics.declare("exportd_downloads_total", "counter",
-                     "Downloads authorised (GET), each counted once: a range request that does not start at byte 0 continues one.");
-    _metrics.declare("exportd_download_authorizations_total", "counter",
-                     "GET download requests exportd authorised, range requests included.");
-    _metrics.declare("exportd_files_deleted_total", "counter", "Export files deleted, by reason.");
-    _metrics.declare("exportd_export_files", "gauge", "Export files present in exports_dir.");
-    _metrics.declare("exportd_export_bytes", "gauge", "Bytes of export files in exports_dir.");
-    _metrics.declare("exportd_pending_cleanups", "gauge", "Ready files still on disk, due or not.");
-    _metrics.declare("exportd_oldest_overdue_file_seconds", "gauge",
-                     "How long the oldest expired-but-present file has been overdue.");
     registerRoutes();
 }
 
@@ -222,7 +206,7 @@ Response Api::handle(const Request& request)
         response.headers.emplace_back("Set-Cookie", SessionCookie::setCookie(request, who.newCookie));
     if (response.header("X-Accel-Redirect").empty()) // the file location adds its own
         response.setHeader("Cache-Control", "no-store");
-    _metrics.increment("exportd_requests_total", "code=\"" + std::to_string(response.status) + "\"");
+    _metrics.increment(cleanup::family::REQUESTS, "code=\"" + std::to_string(response.status) + "\"");
     return response;
 }
 
@@ -487,7 +471,7 @@ Response Api::startExport(const Identity& who, const Dataset& dataset, const std
         response = jsonTextResponse(200, exportText(result.record, now));
     } else {
         _runner.submit(result.record);
-        _metrics.increment("exportd_exports_created_total");
+        _metrics.increment(cleanup::family::EXPORTS_CREATED);
         _logger.information("event=export_created id=%s dataset=%s format=%s filter_keys=%s retention=%s",
                             record.id, record.dataset, record.format, filterKeys(filters),
                             std::to_string(retentionSeconds));
@@ -616,9 +600,9 @@ Response Api::download(const Request& request, const Identity& who, const std::s
         // authorises nothing; a continued range is decided but not counted.
         if (isHead || (counts ? _registry.authorizeDownloadAt(id, _clock) : _registry.checkDownloadAt(id, _clock))) {
             if (!isHead)
-                _metrics.increment("exportd_download_authorizations_total");
+                _metrics.increment(cleanup::family::DOWNLOAD_AUTHORIZATIONS);
             if (counts)
-                _metrics.increment("exportd_downloads_total");
+                _metrics.increment(cleanup::family::DOWNLOADS);
             Response r;
             r.status = 200;
             r.setHeader("X-Accel-Redirect", std::string(FILES_LOCATION) + id);
@@ -693,12 +677,12 @@ Response Api::deleteExport(const Request& request, const Identity& who, const st
         _runner.cancel(id);
         const std::string path = _config.exportsDir + "/" + id;
         bool removed = false;
-        for (const std::string& p : {path, path + ".part"})
+        for (const std::string& p : {path, path + std::string(cleanup::PART_SUFFIX)})
             if (::unlink(p.c_str()) == 0)
                 removed = true;
         // A running job that still writes removes its own .part when it sees the cancel.
         if (_registry.markFileDeleted(id, _clock.nowMs()) && removed)
-            _metrics.increment("exportd_files_deleted_total", "reason=\"deleted\"");
+            _metrics.increment(cleanup::family::FILES_DELETED, "reason=\"deleted\"");
         _logger.information("event=export_deleted id=%s previous_status=%s", id,
                             cleanup::toString(record.effectiveStatus(now)));
         if (auto again = _registry.find(id))
@@ -755,13 +739,13 @@ Response Api::health(const Request&)
 Response Api::metrics(const Request&)
 {
     const DirUsage usage = directoryUsage(_config.exportsDir);
-    _metrics.set("exportd_export_files", "", double(usage.files));
-    _metrics.set("exportd_export_bytes", "", double(usage.bytes));
+    _metrics.set(cleanup::family::EXPORT_FILES, "", double(usage.files));
+    _metrics.set(cleanup::family::EXPORT_BYTES, "", double(usage.bytes));
     const Millis now = _clock.nowMs();
     try {
-        _metrics.set("exportd_pending_cleanups", "", double(_registry.countPendingCleanups()));
+        _metrics.set(cleanup::family::PENDING_CLEANUPS, "", double(_registry.countPendingCleanups()));
         auto oldest = _registry.oldestOverdue(now);
-        _metrics.set("exportd_oldest_overdue_file_seconds", "", oldest ? double(now - *oldest) / 1000.0 : 0.0);
+        _metrics.set(cleanup::family::OLDEST_OVERDUE_FILE, "", oldest ? double(now - *oldest) / 1000.0 : 0.0);
     } catch (const cleanup::RegistryError& e) {
         _logger.warning("event=metrics_registry_error error=\"%s\"", std::string(e.what()));
     }

@@ -6,6 +6,7 @@
 #include "RowWriter.h"
 #include "SqliteHandles.h"
 #include "XlsxWriter.h"
+#include "cleanup/ExportId.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Logger.h>
@@ -56,9 +57,9 @@ private:
 
 namespace {
 
-const char* const COMPLETED = "exportd_exports_completed_total";
-const char* const FAILED = "exportd_exports_failed_total";
-const char* const DURATION = "exportd_export_duration_seconds";
+const cleanup::MetricFamily& COMPLETED = cleanup::family::EXPORTS_COMPLETED;
+const cleanup::MetricFamily& FAILED = cleanup::family::EXPORTS_FAILED;
+const cleanup::MetricFamily& DURATION = cleanup::family::EXPORT_DURATION;
 const char* const INTERRUPTED_MESSAGE =
     "The export was interrupted because the service stopped. Please generate a new export.";
 
@@ -155,14 +156,6 @@ ExportRunner::ExportRunner(cleanup::Registry& registry, cleanup::CleanupSchedule
       _logger(logger),
       _pool(std::max(1, _options.threads), std::max(1, _options.threads))
 {
-    _metrics.declare(COMPLETED, "counter", "Exports that became ready, by format.");
-    _metrics.declare(FAILED, "counter", "Exports that failed, by error code.");
-    _metrics.declareSeries(COMPLETED, "format", supportedFormats());
-    _metrics.declareSeries(FAILED, "code",
-                           {"interrupted", "source_error", "internal_error", "invalid_request", "too_many_rows",
-                            "disk_full", "quota_exceeded"});
-    _metrics.declare(DURATION, "histogram", "Time from a job's start to its file being ready, in seconds.",
-                     {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600});
     for (int i = 0; i < std::max(1, _options.threads); ++i) {
         _workers.push_back(std::make_unique<Worker>(*this));
         _pool.start(*_workers.back(), "export-" + std::to_string(i));
@@ -296,7 +289,7 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
     }
 
     const auto started = Steady::now();
-    const std::string partPath = _options.exportsDir + "/" + id + ".part";
+    const std::string partPath = _options.exportsDir + "/" + cleanup::partFileName(id);
     const std::string finalPath = _options.exportsDir + "/" + id;
     std::int64_t rows = 0;
     std::uint64_t bytes = 0;

@@ -9,6 +9,7 @@
 
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Registry.h"
+#include "cleanup/ExportId.h"
 #include "cleanup/Sweeper.h"
 
 #include <Poco/AutoPtr.h>

@@ -1,6 +1,6 @@
 #include "Router.h"
 
-#include "cleanup/Sweeper.h"
+#include "cleanup/ExportId.h"
 
 #include <set>
 

@@ -1,6 +1,6 @@
 #include "SessionCookie.h"
 
-#include "cleanup/Sweeper.h"
+#include "cleanup/ExportId.h"
 
 #include <Poco/Base64Encoder.h>
 

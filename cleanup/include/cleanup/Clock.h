@@ -16,6 +16,11 @@ class Clock {
 public:
     virtual ~Clock() = default;
     virtual Millis nowMs() const = 0;
+    /// True when this clock is the system's wall clock, so that a registry may
+    /// read the time itself at the instant it applies a decision (SQLite's
+    /// julianday('now') inside the statement) and need not trust a reading
+    /// taken before. The download gate relies on it (Registry::authorizeDownloadAt).
+    virtual bool registryMayReadSystemTime() const { return false; }
 };
 
 /// The wall clock (CLOCK_REALTIME): expiry times are absolute instants shared
@@ -23,6 +28,7 @@ public:
 class SystemClock : public Clock {
 public:
     Millis nowMs() const override;
+    bool registryMayReadSystemTime() const override { return true; }
 };
 
 /// A clock that only moves when told to; for tests. Thread-safe.

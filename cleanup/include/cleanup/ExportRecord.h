@@ -18,7 +18,7 @@ std::string toString(ExportStatus s);
 /// Throws std::invalid_argument for an unknown name.
 ExportStatus statusFromString(std::string_view s);
 
-/// What a finished file looks like (SPEC 2.4 `file`).
+/// What a finished file looks like: the `file` object of an export (docs/api.md).
 struct FileInfo {
     std::string name;          ///< attachment name, e.g. orders-20261129T114625Z.csv
     std::int64_t sizeBytes = 0;
@@ -64,7 +64,7 @@ struct ExportRecord {
     ExportView view() const;
 };
 
-/// What a client sees of an export (SPEC 2.4), borrowed, not owned: from an
+/// What a client sees of an export (the export object of docs/api.md), borrowed, not owned: from an
 /// ExportRecord, or straight from a registry row while the registry reads it
 /// (Registry::visitList), so rendering a list copies no column twice.
 struct ExportView {

@@ -1,8 +1,12 @@
 #pragma once
 
+#include "cleanup/MetricFamilies.h"
+
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace exportd::cleanup {
@@ -11,23 +15,23 @@ namespace exportd::cleanup {
 /// text exposition format. Thread-safe; one instance lives as long as the
 /// application and is shared by reference.
 ///
-/// Labels are passed pre-rendered, e.g. `reason="expired"` (without braces).
+/// Every family exportd has is declared in cleanup/MetricFamilies.h and shown
+/// from construction on (labelled families with their declared series at 0).
+/// Labels are passed pre-rendered, e.g. `reason="expired"` (without braces;
+/// labelled() writes them).
 class Metrics {
 public:
+    /// Declares every family of family::ALL.
     Metrics();
 
-    /// Declares a metric's HELP text and type ("counter", "gauge", "histogram").
-    /// Histograms need their upper bounds (ascending, +Inf implied).
-    void declare(const std::string& name, const std::string& type, const std::string& help,
-                 std::vector<double> buckets = {});
+    /// Declares `family` (HELP, type, buckets, declared series); idempotent: a
+    /// second declaration keeps the values. Needed only for a family outside
+    /// family::ALL (tests).
+    void declare(const MetricFamily& family);
 
-    /// Shows a labelled family's series from the start, each at 0: one per
-    /// value of `label`. A family declared so never shows an unlabelled sample.
-    void declareSeries(const std::string& name, const std::string& label, const std::vector<std::string>& values);
-
-    void increment(const std::string& name, const std::string& labels = "", double by = 1.0);
-    void set(const std::string& name, const std::string& labels, double value);
-    void observe(const std::string& name, double value, const std::string& labels = "");
+    void increment(const MetricFamily& family, const std::string& labels = "", double by = 1.0);
+    void set(const MetricFamily& family, const std::string& labels, double value);
+    void observe(const MetricFamily& family, double value, const std::string& labels = "");
 
     /// The current value of a counter or gauge (0 when never touched); for tests.
     double value(const std::string& name, const std::string& labels = "") const;
@@ -49,8 +53,12 @@ private:
         std::map<std::string, double> values;        // counters, gauges
         std::map<std::string, Histogram> histograms; // histograms
     };
+    /// The family of `def`, declared first if new. Call with _mutex held.
+    Family& familyOf(const MetricFamily& def);
+    void declareLocked(const MetricFamily& def);
+
     mutable std::mutex _mutex;
-    std::map<std::string, Family> _families;
+    std::map<std::string, Family, std::less<>> _families;
 };
 
 } // namespace exportd::cleanup

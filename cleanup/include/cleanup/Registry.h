@@ -120,7 +120,7 @@ public:
         return authorizeDownload(id, clock.nowMs());
     }
     /// The same gate without counting a download (a range request that
-    /// continues a download already counted: see the README's "Downloads").
+    /// continues a download already counted: docs/api.md, Downloads).
     virtual bool checkDownloadAt(const std::string& id, const Clock& clock) = 0;
 
     // --- processes (leases) ----------------------------------------------

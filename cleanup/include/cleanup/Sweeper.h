@@ -42,7 +42,7 @@ struct SweeperOptions {
     bool longLived = true;
 };
 
-/// The safety net under the CleanupScheduler (SPEC 4). sweepOnce() deletes
+/// The safety net under the CleanupScheduler (docs/operations.md, Cleanup). sweepOnce() deletes
 /// overdue ready files, `.part` files whose job is not running in a live
 /// process, files of finished exports and orphan files (only regular files,
 /// never following a symlink, whose names are a minted id (isMintedId),
@@ -87,20 +87,5 @@ private:
     Poco::Util::Timer _timer;
     bool _started = false;
 };
-
-/// True if `name` is a well-formed export id (SPEC 2.3): 22 to 32 characters
-/// of [A-Za-z0-9_-].
-bool isWellFormedId(std::string_view name);
-
-/// A new export id: 16 bytes from the OS secure random source (getrandom),
-/// base64url without padding (22 characters).
-std::string newExportId();
-
-/// True if `name` has exactly the shape of what newExportId() produces: 22
-/// characters of [A-Za-z0-9_-], the last of which carries only the 2 bits left
-/// of 128 and so is one of `A`, `Q`, `g`, `w`. The sweeper deletes only files
-/// named like this (optionally with `.part`); isWellFormedId() is the looser
-/// rule of the HTTP API.
-bool isMintedId(std::string_view name);
 
 } // namespace exportd::cleanup

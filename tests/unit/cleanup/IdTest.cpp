@@ -1,4 +1,4 @@
-#include "cleanup/Sweeper.h"
+#include "cleanup/ExportId.h"
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -12,6 +12,7 @@ class IdTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testNewIdsDoNotRepeat);
     CPPUNIT_TEST(testWellFormedIdAcceptsOnlyUrlSafeOfRightLength);
     CPPUNIT_TEST(testMintedIdIsExactlyTheShapeOfNewExportId);
+    CPPUNIT_TEST(testExportFileNameIsAMintedIdOptionallyWithPart);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -73,6 +74,25 @@ public:
         CPPUNIT_ASSERT(!isMintedId("abcdefghij-_012345678A.part"));
         CPPUNIT_ASSERT(!isMintedId(std::string("abcdefghij\0_012345678A", 22)));
         CPPUNIT_ASSERT(!isMintedId(""));
+    }
+
+    // Verifies the one parser of exports_dir's names (the sweeper's and the
+    // metrics' directory scans): `<minted id>` or `<minted id>.part`, no more.
+    void testExportFileNameIsAMintedIdOptionallyWithPart()
+    {
+        const std::string id = "abcdefghij-_012345678A";
+        auto ready = parseExportFileName(id);
+        CPPUNIT_ASSERT(ready && ready->id == id && !ready->part);
+        auto part = parseExportFileName(id + ".part");
+        CPPUNIT_ASSERT(part && part->id == id && part->part);
+        CPPUNIT_ASSERT_EQUAL(id + ".part", partFileName(id));
+        CPPUNIT_ASSERT(!parseExportFileName(id + ".part.part"));
+        CPPUNIT_ASSERT(!parseExportFileName(id + ".bak"));
+        CPPUNIT_ASSERT(!parseExportFileName("Quarterly_Report_2026_v2"));
+        CPPUNIT_ASSERT(!parseExportFileName("Quarterly_Report_2026_v2.part"));
+        CPPUNIT_ASSERT(!parseExportFileName(".part"));
+        CPPUNIT_ASSERT(!parseExportFileName("."));
+        CPPUNIT_ASSERT(!parseExportFileName(""));
     }
 };
 

@@ -1,6 +1,6 @@
 #include "Api.h"
 #include "PipelineTestSupport.h"
-#include "SqliteRegistry.h"
+#include "sqlite/SqliteRegistry.h"
 
 #include <Poco/Logger.h>
 

@@ -1,37 +1,32 @@
 #pragma once
 
+#include "SqlitePool.h"
+
 #include "cleanup/Registry.h"
 
-#include <Poco/Data/Session.h>
-
-#include <map>
-
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace exportd::cleanup {
 
-/// The Registry on one SQLite file (WAL, synchronous=NORMAL), through Poco::Data.
+/// The Registry on one SQLite file (WAL, synchronous=NORMAL), through the
+/// SQLite C API (sqlite/SqliteConnection.h).
 ///
 /// Holds a small pool of connections; each call borrows one for its duration, so
 /// any number of threads may call at once, and other processes may open the same
 /// file. A ":memory:" registry has exactly one connection (each SQLite connection
 /// to ":memory:" is a database of its own). Every transition is one conditional
-/// UPDATE; create(), failInterrupted(), claimUnscheduled() and purgeBefore()
-/// run in a BEGIN IMMEDIATE transaction. SQLITE_BUSY is waited out (busy timeout, then
-/// retries with backoff) for a bounded time, then RegistryError is thrown.
+/// UPDATE; create(), failInterrupted(), claimUnscheduled(), purgeBefore(),
+/// markFilesDeleted() and the download gate run in a BEGIN IMMEDIATE
+/// transaction. SQLITE_BUSY is waited out (busy timeout, then retries with
+/// backoff) for a bounded time, then RegistryError is thrown.
 /// Lives as long as its owner; connections close with it.
 class SqliteRegistry : public Registry {
 public:
     /// `path` is a file name or ":memory:". Creates the schema if missing.
-    explicit SqliteRegistry(std::string path);
+    explicit SqliteRegistry(const std::string& path);
     ~SqliteRegistry() override;
 
     CreateResult create(const ExportRecord& rec, const CreateLimits& limits) override;
@@ -71,46 +66,26 @@ public:
     std::optional<Millis> oldestOverdue(Millis now) override;
 
 private:
-    /// A pooled connection with the statements of the hot reads prepared on
-    /// it, kept until it closes; only the thread holding it uses them, so
-    /// finding them takes no lock.
-    struct Connection {
-        std::unique_ptr<Poco::Data::Session> session;
-        std::vector<sqlite3_stmt*> statements;
-        operator Poco::Data::Session&() { return *session; }
-        ~Connection();
-    };
-    using Work = std::function<void(Connection&)>;
+    using Connection = sqlite::Connection;
+    using Work = sqlite::ConnectionPool::Work;
 
     /// authorizeDownloadAt (count) and checkDownloadAt (no count).
     bool downloadGate(const std::string& id, const Clock& clock, bool count);
 
-    std::unique_ptr<Poco::Data::Session> openSession();
-    std::unique_ptr<Connection> acquire();
-    void release(std::unique_ptr<Connection> connection);
-    /// Runs `work` on a pooled session, retrying it while the database is busy.
+    /// Runs `work` on a pooled connection, retrying it while the database is busy.
     void run(const char* what, const Work& work);
     /// As run(), inside BEGIN IMMEDIATE ... COMMIT (rolled back on any error).
     void runImmediate(const char* what, const Work& work);
     /// One conditional UPDATE with `args` bound in order; true if it changed a row.
     template <class... Args>
     bool update(const char* what, const std::string& sql, const Args&... args);
-
-    /// A statement of the hot reads, prepared once per pooled connection and kept
-    /// until the registry closes; only the thread holding the connection uses it.
-    static sqlite3_stmt* prepared(Connection& c, int query);
-    /// Steps through a list's rows (`query`: QUERY_LIST or QUERY_LIST_VIEW),
+    /// Steps through a list's rows (`query`: one of the kept list statements),
     /// calling `restart` before the first and again on a busy retry.
-    void readList(const char* what, int query, const std::string& listKey, int limit, const std::function<void()>& restart,
-                  const std::function<void(sqlite3_stmt*)>& row);
+    void readList(const char* what, std::size_t query, const std::string& listKey, int limit,
+                  const std::function<void()>& restart, const std::function<void(const sqlite::Row&)>& row);
 
-    std::string _path;
     bool _memory;
-    std::size_t _maxSessions;
-    std::mutex _poolMutex;
-    std::condition_variable _poolCond;
-    std::vector<std::unique_ptr<Connection>> _idle;
-    std::size_t _open = 0;
+    sqlite::ConnectionPool _pool;
 };
 
 } // namespace exportd::cleanup
