@@ -10,9 +10,9 @@
 
 #include "FuzzSupport.h"
 
-#include "ExportRequest.h"
-#include "JsonText.h"
-#include "RequestError.h"
+#include "export/ExportRequest.h"
+#include "export/JsonText.h"
+#include "export/RequestError.h"
 
 #include <json/reader.h>
 

@@ -12,10 +12,10 @@
 
 #include "FuzzSupport.h"
 
-#include "ExportRequest.h"
-#include "FilterSpec.h"
-#include "JsonText.h"
-#include "RequestError.h"
+#include "export/ExportRequest.h"
+#include "export/FilterSpec.h"
+#include "export/JsonText.h"
+#include "export/RequestError.h"
 
 #include <sqlite3.h>
 
