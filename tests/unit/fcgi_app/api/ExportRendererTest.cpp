@@ -1,4 +1,4 @@
-#include "api/Api.h"
+#include "api/ExportRenderer.h"
 #include "server/Http.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -7,7 +7,7 @@
 
 #include <memory>
 
-using exportd::Api;
+using exportd::ExportRenderer;
 using exportd::cleanup::ExportRecord;
 using exportd::cleanup::ExportStatus;
 using exportd::cleanup::Millis;
@@ -58,8 +58,8 @@ ExportRecord record(ExportStatus status)
 /// The export object of SPEC 2.4 is written as text on the hot path; these tests
 /// read it back as JSON and check every status's fields, and that the bytes are
 /// exactly what jsoncpp would write for the same value.
-class ApiTest : public CppUnit::TestFixture {
-    CPPUNIT_TEST_SUITE(ApiTest);
+class ExportRendererTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ExportRendererTest);
     CPPUNIT_TEST(testExportTextIsJsoncppBytesForEveryStatus);
     CPPUNIT_TEST(testRunningHasProgressAndRetryFields);
     CPPUNIT_TEST(testReadyHasFileAndWholeSecondsLeft);
@@ -72,14 +72,14 @@ public:
     {
         for (auto status : {ExportStatus::Queued, ExportStatus::Running, ExportStatus::Ready, ExportStatus::Expired,
                             ExportStatus::Deleted, ExportStatus::Failed}) {
-            const std::string text = Api::exportText(record(status), T0 + 5000);
+            const std::string text = ExportRenderer::text(record(status), T0 + 5000);
             CPPUNIT_ASSERT_EQUAL(exportd::toJson(parse(text)), text);
         }
     }
 
     void testRunningHasProgressAndRetryFields()
     {
-        const Json::Value o = parse(Api::exportText(record(ExportStatus::Running), T0 + 5000));
+        const Json::Value o = parse(ExportRenderer::text(record(ExportStatus::Running), T0 + 5000));
         CPPUNIT_ASSERT_EQUAL(std::string("running"), o["status"].asString());
         CPPUNIT_ASSERT_EQUAL(250, o["progress"]["rows_written"].asInt());
         CPPUNIT_ASSERT_EQUAL(1000, o["progress"]["rows_total"].asInt());
@@ -93,7 +93,7 @@ public:
 
     void testReadyHasFileAndWholeSecondsLeft()
     {
-        const Json::Value o = parse(Api::exportText(record(ExportStatus::Ready), T0 + 1999));
+        const Json::Value o = parse(ExportRenderer::text(record(ExportStatus::Ready), T0 + 1999));
         CPPUNIT_ASSERT_EQUAL(std::string("ready"), o["status"].asString());
         CPPUNIT_ASSERT_EQUAL(59, o["expires_in_seconds"].asInt()); // 59.001 s left, rounded down
         CPPUNIT_ASSERT_EQUAL(std::string("orders-20261118T000000Z.csv"), o["file"]["name"].asString());
@@ -106,7 +106,7 @@ public:
     void testReadyPastExpiryIsReportedExpiredWithSentence()
     {
         ExportRecord r = record(ExportStatus::Ready); // the timer has not run yet
-        const Json::Value o = parse(Api::exportText(r, *r.expiresAt));
+        const Json::Value o = parse(ExportRenderer::text(r, *r.expiresAt));
         CPPUNIT_ASSERT_EQUAL(std::string("expired"), o["status"].asString());
         CPPUNIT_ASSERT_EQUAL(o["expires_at"].asString(), o["expired_at"].asString());
         CPPUNIT_ASSERT(o["file_deleted_at"].isNull());
@@ -119,16 +119,16 @@ public:
 
     void testDeletedAndFailedCarryTheirFields()
     {
-        const Json::Value d = parse(Api::exportText(record(ExportStatus::Deleted), T0 + 5000));
+        const Json::Value d = parse(ExportRenderer::text(record(ExportStatus::Deleted), T0 + 5000));
         CPPUNIT_ASSERT_EQUAL(std::string("deleted"), d["status"].asString());
         CPPUNIT_ASSERT(d.isMember("deleted_at"));
         CPPUNIT_ASSERT_EQUAL(std::string("The export file was deleted on request. Please generate a new export."),
                              d["message"].asString());
-        const Json::Value f = parse(Api::exportText(record(ExportStatus::Failed), T0 + 5000));
+        const Json::Value f = parse(ExportRenderer::text(record(ExportStatus::Failed), T0 + 5000));
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), f["status"].asString());
         CPPUNIT_ASSERT_EQUAL(std::string("disk_full"), f["error"]["code"].asString());
         CPPUNIT_ASSERT_EQUAL(std::string("The disk is full: \"exports\"\n\t\x01\x1f\\ end"), f["error"]["message"].asString());
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ApiTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(ExportRendererTest);
