@@ -1,6 +1,6 @@
 #include "export/Dataset.h"
 
-#include "export/ExportRequest.h"
+#include "export/SqlBuilder.h"
 #include "export/JsonText.h"
 #include "export/ConfigError.h"
 #include "export/SqliteHandles.h"

@@ -18,4 +18,11 @@ std::unique_ptr<RowWriter> makeWriter(const std::string& format, const std::stri
     throw WriteError("unsupported export format \"" + format + "\"", false);
 }
 
+std::optional<RowCap> rowCapOf(const std::string& format)
+{
+    if (format == "xlsx")
+        return RowCap{XlsxWriter::MAX_DATA_ROWS, "an XLSX sheet", "Choose CSV or NDJSON, or narrow the filters."};
+    return std::nullopt;
+}
+
 } // namespace exportd

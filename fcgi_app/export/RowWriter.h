@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -57,6 +58,16 @@ struct WriterOptions {
 /// (created with mode 0640, O_EXCL). Throws WriteError.
 std::unique_ptr<RowWriter> makeWriter(const std::string& format, const std::string& path,
                                       const WriterOptions& options);
+
+/// The most data rows a file of `format` can hold, when the format itself
+/// sets one (XLSX: a sheet's 1,048,575 rows after the header), with the words
+/// the failure uses.
+struct RowCap {
+    std::int64_t rows;
+    std::string holder; ///< "an XLSX sheet": "more than <holder> holds"
+    std::string advice; ///< what the client can do instead
+};
+std::optional<RowCap> rowCapOf(const std::string& format);
 
 /// CSV field escaping (RFC 4180 + formula guard), exposed for tests: appends the
 /// field for `cell` to `out`.

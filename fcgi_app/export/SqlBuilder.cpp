@@ -1,3 +1,5 @@
+#include "export/SqlBuilder.h"
+
 #include "export/ExportRequest.h"
 #include "export/FilterSpec.h"
 

@@ -11,6 +11,7 @@
 #include "FuzzSupport.h"
 
 #include "export/ExportRequest.h"
+#include "export/SqlBuilder.h"
 #include "export/JsonText.h"
 #include "export/RequestError.h"
 

@@ -13,6 +13,7 @@
 #include "FuzzSupport.h"
 
 #include "export/ExportRequest.h"
+#include "export/SqlBuilder.h"
 #include "export/FilterSpec.h"
 #include "export/JsonText.h"
 #include "export/RequestError.h"

@@ -1,4 +1,5 @@
 #include "export/ExportRequest.h"
+#include "export/SqlBuilder.h"
 #include "export/JsonText.h"
 #include "PipelineTestSupport.h"
 
