@@ -2,6 +2,8 @@
 
 #include "api/ExportRenderer.h"
 #include "api/Storage.h"
+#include "export/ExportRequest.h"
+#include "export/JsonText.h"
 #include "export/RequestError.h"
 
 #include "cleanup/Sweeper.h"
@@ -16,24 +18,11 @@ using cleanup::ExportRecord;
 using cleanup::ExportStatus;
 using cleanup::Millis;
 
-namespace {
-
-std::string filterKeys(const Json::Value& filters)
-{
-    std::string keys;
-    if (filters.isObject())
-        for (const auto& name : filters.getMemberNames())
-            keys += (keys.empty() ? "" : ",") + name;
-    return keys.empty() ? "-" : keys;
-}
-
-} // namespace
-
 Response ExportStarter::start(const Identity& who, const Dataset& dataset, const std::string& format,
                              const Json::Value& filters, std::int64_t retentionSeconds,
                              const std::string& requestKey) const
 {
-    const std::string filtersJson = toJson(filters.isNull() ? Json::Value(Json::objectValue) : filters);
+    const std::string filtersJson = compactJson(filters.isNull() ? Json::Value(Json::objectValue) : filters);
     if (static_cast<std::int64_t>(filtersJson.size()) > _context.config.maxFiltersBytes)
         throw RequestError(400, "invalid_request",
                            "The filters are too large to keep (" + std::to_string(filtersJson.size()) +

@@ -3,7 +3,9 @@
 #include "export/JsonText.h"
 #include "export/RequestError.h"
 
-#include <cctype>
+#include <Poco/Exception.h>
+#include <Poco/Net/MediaType.h>
+#include <Poco/String.h>
 
 namespace exportd {
 
@@ -17,13 +19,19 @@ cleanup::ExportRecord findOwned(const ApiContext& context, const std::string& id
 
 bool isJsonContentType(const std::string& contentType)
 {
-    std::string ct;
-    for (char c : contentType)
-        if (c != ' ' && c != '\t')
-            ct += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ct == "application/json")
-        return true;
-    return ct == "application/json;charset=utf-8" || ct == "application/json;charset=\"utf-8\"";
+    // One media type, application/json, with no parameter but an optional
+    // charset=utf-8 (quoted or not); names and values in any case.
+    try {
+        const Poco::Net::MediaType type(contentType);
+        if (Poco::icompare(type.getType(), "application") != 0 || Poco::icompare(type.getSubType(), "json") != 0)
+            return false;
+        const auto& params = type.parameters();
+        if (params.empty())
+            return true;
+        return params.size() == 1 && Poco::icompare(type.getParameter("charset"), "utf-8") == 0;
+    } catch (const Poco::Exception&) {
+        return false;
+    }
 }
 
 void requireJsonOrEmptyBody(const Request& request, std::int64_t maxBodyBytes)

@@ -344,4 +344,13 @@ std::string canonicalKey(const std::string& dataset, const std::string& format, 
     return compactJson(key);
 }
 
+std::string filterKeys(const Json::Value& filters)
+{
+    std::string keys;
+    if (filters.isObject())
+        for (const auto& name : filters.getMemberNames())
+            keys += (keys.empty() ? "" : ",") + name;
+    return keys.empty() ? "-" : keys;
+}
+
 } // namespace exportd

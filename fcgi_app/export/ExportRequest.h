@@ -41,4 +41,8 @@ void validateFilters(const Dataset& dataset, const Json::Value& filters);
 std::string canonicalKey(const std::string& dataset, const std::string& format,
                          const Json::Value& filters, std::int64_t retentionSeconds);
 
+/// The names of a filters object, comma-separated ("country,created_at"),
+/// or "-" when there are none; for log lines, which never carry the values.
+std::string filterKeys(const Json::Value& filters);
+
 } // namespace exportd

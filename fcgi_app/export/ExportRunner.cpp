@@ -1,6 +1,7 @@
 #include "export/ExportRunner.h"
 
 #include "export/ExportJob.h"
+#include "export/ExportRequest.h"
 #include "export/ExportPublisher.h"
 #include "export/JobErrors.h"
 #include "export/JsonText.h"
@@ -56,16 +57,12 @@ const char* const DURATION = "exportd_export_duration_seconds";
 const char* const INTERRUPTED_MESSAGE =
     "The export was interrupted because the service stopped. Please generate a new export.";
 
-std::string filterKeys(const std::string& filtersJson)
+/// The filter names of a stored export, for the log ("-" when none or unreadable).
+std::string storedFilterKeys(const std::string& filtersJson)
 {
     Json::Value filters;
     std::string error;
-    if (!parseStrictJson(filtersJson, filters, error))
-        return "?";
-    std::string keys;
-    for (const auto& key : filters.getMemberNames())
-        keys += (keys.empty() ? "" : ",") + key;
-    return "[" + keys + "]";
+    return parseStrictJson(filtersJson, filters, error) ? filterKeys(filters) : "-";
 }
 
 } // namespace
@@ -225,7 +222,7 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
     JobFiles files{_options.exportsDir + "/" + id + ".part", _options.exportsDir + "/" + id};
     std::int64_t rows = 0;
     _logger.information("export " + id + " started: dataset=" + record.dataset + " format=" + record.format
-                        + " filters=" + filterKeys(record.filtersJson));
+                        + " filter_keys=" + storedFilterKeys(record.filtersJson));
 
     auto elapsedMs = [&] {
         return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started).count();

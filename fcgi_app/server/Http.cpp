@@ -1,10 +1,11 @@
 #include "server/Http.h"
 
 #include "export/CellText.h"
+#include "export/JsonText.h"
 
+#include <Poco/Net/HTTPResponse.h>
 #include <Poco/URI.h>
 
-#include <json/writer.h>
 
 #include <algorithm>
 #include <cctype>
@@ -69,20 +70,13 @@ std::string Response::header(const std::string& name) const
     return {};
 }
 
-std::string toJson(const Json::Value& value)
-{
-    Json::StreamWriterBuilder builder;
-    builder["indentation"] = "";
-    builder["emitUTF8"] = true;
-    return Json::writeString(builder, value);
-}
 
 Response jsonResponse(int status, const Json::Value& body)
 {
     Response r;
     r.status = status;
     r.setHeader("Content-Type", "application/json");
-    r.body = toJson(body);
+    r.body = compactJson(body);
     r.body += '\n';
     return r;
 }
@@ -107,25 +101,7 @@ Response errorResponse(int status, const std::string& code, const std::string& m
 
 std::string reasonPhrase(int status)
 {
-    switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return "Status";
-    }
+    return Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
 }
 
 namespace {

@@ -50,8 +50,6 @@ Response jsonResponse(int status, const Json::Value& body);
 /// The SPEC error body {"error", "message", "field"?} with extra members.
 Response errorResponse(int status, const std::string& code, const std::string& message,
                        const std::string& field = "", const Json::Value& extra = Json::Value());
-/// Compact JSON text.
-std::string toJson(const Json::Value& value);
 std::string reasonPhrase(int status);
 /// True when the request's Accept header prefers text/html over JSON (a browser navigation).
 bool prefersHtml(const Request& request);

@@ -1,5 +1,5 @@
 #include "api/ExportRenderer.h"
-#include "server/Http.h"
+#include "export/JsonText.h"
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -73,7 +73,7 @@ public:
         for (auto status : {ExportStatus::Queued, ExportStatus::Running, ExportStatus::Ready, ExportStatus::Expired,
                             ExportStatus::Deleted, ExportStatus::Failed}) {
             const std::string text = ExportRenderer::text(record(status), T0 + 5000);
-            CPPUNIT_ASSERT_EQUAL(exportd::toJson(parse(text)), text);
+            CPPUNIT_ASSERT_EQUAL(exportd::compactJson(parse(text)), text);
         }
     }
 
