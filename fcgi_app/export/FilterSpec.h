@@ -28,6 +28,16 @@ struct FilterSpec {
 /// invalid_request with the dotted path in `field`. Sorted by field name.
 std::vector<FilterSpec> parseFilters(const Dataset& dataset, const Json::Value& filters);
 
+namespace detail {
+/// Checks shared by the request parser and the filter parser: each throws
+/// RequestError 400 invalid_request naming `field`.
+[[noreturn]] void invalid(const std::string& field, const std::string& message);
+/// "a string", "an array", ... for messages.
+std::string describeType(const Json::Value& v);
+/// `v` as a string, else invalid(field, field + " must be " + what ...).
+std::string requireString(const Json::Value& v, const std::string& field, const std::string& what);
+} // namespace detail
+
 /// Most values one any-of filter may list.
 constexpr std::size_t MAX_FILTER_VALUES = 1000;
 

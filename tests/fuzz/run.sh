@@ -20,7 +20,7 @@ mkdir -p "$out/obj" "$out/artifacts"
 
 # The sources parseExportRequest and buildQuery need, and nothing that touches
 # libfcgi, the registry or the disk.
-app_sources=(fcgi_app/export/ExportRequest fcgi_app/export/SqlBuilder fcgi_app/export/Dataset fcgi_app/export/DateTime
+app_sources=(fcgi_app/export/ExportRequest fcgi_app/export/FilterSpec fcgi_app/export/SqlBuilder fcgi_app/export/Dataset fcgi_app/export/DateTime
              fcgi_app/export/JsonText fcgi_app/export/CellText cleanup/src/Clock)
 read -ra pkg_cflags < <(pkg-config --cflags jsoncpp sqlite3)
 read -ra pkg_libs < <(pkg-config --libs jsoncpp sqlite3)
