@@ -103,7 +103,7 @@ void ExportRenderer::append(std::string& out, const ExportView& r, Millis now)
     key("filters"), o.raw(r.filtersJson.empty() ? std::string_view("{}") : r.filtersJson);
     key("format"), o.quoted(r.format);
     key("id"), o.quoted(r.id);
-    // Ids are of the id alphabet (SPEC 2.4): the links need no escaping.
+    // Ids are of the id alphabet (22 characters of A-Z a-z 0-9 - _, see cleanup::isMintedId): the links need no escaping.
     key("links");
     o.raw("{\"download\":\"/api/exports/"), o.raw(r.id), o.raw("/download\"");
     o.raw(",\"regenerate\":\"/api/exports/"), o.raw(r.id), o.raw("/regenerate\"");

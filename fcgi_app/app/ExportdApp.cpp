@@ -48,8 +48,8 @@ void setUpLogging()
 }
 
 // Creates `path` with `mode` if missing. With `enforce`, an existing directory
-// is also given `mode` and group `gid` (the export directory, whose modes SPEC 3
-// fixes); otherwise an operator's existing directory is left as it is.
+// is also given `mode` and group `gid` (the export directory, whose modes the
+// README fixes in "How files are kept from outliving their expiry"); otherwise an operator's existing directory is left as it is.
 void makeDirectory(const std::string& path, mode_t mode, int gid, const char* key, bool enforce)
 {
     const bool created = ::mkdir(path.c_str(), mode) == 0;
@@ -132,7 +132,7 @@ int ExportdApp::main(const std::vector<std::string>&)
     // Before any connection opens. Each SQLite connection here is used by one
     // thread at a time (a registry connection is borrowed from its pool for one
     // call, an export job opens its own), so the per-call mutexes of the default
-    // serialized mode are pure cost (NOTES.md; bench/RESULTS.md).
+    // serialized mode are pure cost (bench/RESULTS.md).
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     ::umask(027);
     setUpLogging();

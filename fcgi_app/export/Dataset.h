@@ -25,7 +25,7 @@ struct OrderTerm {
     bool descending = false;
 };
 
-/// A named, configured source of rows (SPEC 1, 5). Immutable once loaded.
+/// A named, configured source of rows (datasets.json; README, "Configuration"). Immutable once loaded.
 struct Dataset {
     std::string name;
     std::string title;

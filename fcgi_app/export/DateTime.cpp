@@ -1,5 +1,9 @@
 #include "export/DateTime.h"
 
+// The calendar here is not cleanup/Clock's: cleanup/Clock.h only formats
+// instants (formatRfc3339, formatCompactUtc); parsing needs days-from-date,
+// which it does not expose.
+
 #include <cstdio>
 
 namespace exportd {

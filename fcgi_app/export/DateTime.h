@@ -7,7 +7,7 @@
 
 namespace exportd {
 
-/// A date filter bound as sent by a client (SPEC 2.2), converted to UTC.
+/// A date filter bound as sent by a client (docs/api.md, the date filters of creating an export), converted to UTC.
 /// Pure functions, callable from any thread.
 struct DateBound {
     std::int64_t seconds = 0;   ///< UTC epoch seconds (floor of the instant)

@@ -10,7 +10,7 @@
 
 namespace exportd {
 
-/// A validated `POST /api/exports` body (SPEC 2.2).
+/// A validated `POST /api/exports` body (docs/api.md, creating an export; README, "The API in brief").
 struct ExportRequest {
     std::string dataset;
     std::string format = "csv";

@@ -24,7 +24,7 @@ struct FilterSpec {
     std::optional<DateBound> from, to;         ///< DateRange, in UTC
 };
 
-/// Validates `filters` (SPEC 2.2) against `dataset`; throws RequestError 400
+/// Validates `filters` (docs/api.md, the filters of creating an export) against `dataset`; throws RequestError 400
 /// invalid_request with the dotted path in `field`. Sorted by field name.
 std::vector<FilterSpec> parseFilters(const Dataset& dataset, const Json::Value& filters);
 

@@ -4,7 +4,7 @@
 
 namespace exportd {
 
-/// Owns a raw SQLite connection of the export path (C API, see NOTES.md);
+/// Owns a raw SQLite connection of the export path (the SQLite C API: an unshared connection per job, no Poco::Data layer);
 /// closes it on destruction. Used by one thread.
 struct SqliteConnection {
     sqlite3* db = nullptr;

@@ -10,7 +10,7 @@ namespace Poco::Util { class AbstractConfiguration; }
 
 namespace exportd {
 
-/// Every setting of SPEC 5, read once at start-up and validated, then passed
+/// Every setting of exportd.properties (README, "Configuration"), read once at start-up and validated, then passed
 /// down by value. Immutable afterwards.
 struct Config {
     std::int64_t retentionSeconds = 60;
@@ -42,7 +42,7 @@ struct Config {
     int fileGid = -1;                ///< resolved from fileGroup
 };
 
-/// The keys of SPEC 5 and their defaults, as text.
+/// The keys of exportd.properties and their defaults, as text.
 const std::map<std::string, std::string>& configDefaults();
 
 /// Reads the properties file `path` (when `required` is false a missing file

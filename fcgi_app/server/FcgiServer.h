@@ -20,7 +20,7 @@ namespace Poco { class Logger; }
 
 namespace exportd {
 
-/// The listening socket of SPEC 5 `listen`: fd 0 when it is a listening
+/// The listening socket of the `listen` setting (README, "Configuration"): fd 0 when it is a listening
 /// socket (systemd, spawn-fcgi), `unix:/path` (created mode 0660, group
 /// fileGid, a stale socket replaced, a live one refused) or `host:port`.
 /// Throws ConfigError when it cannot be had.

@@ -26,7 +26,7 @@ struct Request {
     bool queryParam(const std::string& name, std::string& value) const;
 };
 
-/// Who is asking (SPEC 6), resolved once per request by the Api.
+/// Who is asking (README, "Security"), resolved once per request by the Api.
 struct Identity {
     std::string user;        ///< authenticated owner; "" when identity is off
     std::string ownerKey;    ///< must equal a record's ownerKey to see it
@@ -47,7 +47,7 @@ struct Response {
 
 /// `status` with a compact JSON body and Content-Type application/json.
 Response jsonResponse(int status, const Json::Value& body);
-/// The SPEC error body {"error", "message", "field"?} with extra members.
+/// The error body {"error", "message", "field"?} of every refusal (docs/api.md, errors), with extra members.
 Response errorResponse(int status, const std::string& code, const std::string& message,
                        const std::string& field = "", const Json::Value& extra = Json::Value());
 std::string reasonPhrase(int status);

@@ -1,7 +1,8 @@
 // libFuzzer target: the POST /api/exports body parser (parseExportRequest).
 //
 // Any input must end in a validated request or in a RequestError that the API
-// turns into a 4xx: a 400 with one of the four codes of SPEC 2.2 and a message
+// turns into a 4xx: a 400 with one of the four codes of parseExportRequest (invalid_json,
+// invalid_request, unknown_dataset, unsupported_format) and a message
 // and field that are valid UTF-8 (they are echoed in the JSON answer). Any
 // other exception would be a 500; a crash or sanitizer report is a bug.
 // A validated request must also survive what the server does with it next:

@@ -3,7 +3,7 @@
 // The input is a `filters` object. For each dataset of the fuzz catalog it is
 // validated and built; every query that builds must prepare in SQLite, take
 // exactly as many parameters as it declares, run, and select exactly the rows
-// that an independent C++ reading of SPEC 2.2 selects from the same small
+// that an independent C++ reading of the filter rules (docs/api.md) selects from the same small
 // table (equality on bytes, `contains` as an ASCII case-insensitive literal
 // substring in which % _ \ are plain characters, inclusive integer ranges,
 // date bounds as instants). A value that changed the SQL's meaning (injection,
@@ -199,7 +199,7 @@ std::optional<std::int64_t> storedSeconds(const FilterDef& def, const Value& v)
     return isoSeconds(v.s);
 }
 
-// The SPEC's meaning of one filter on one row.
+// The documented meaning (docs/api.md) of one filter on one row.
 bool matches(const FilterSpec& spec, const Row& row)
 {
     auto it = row.find(spec.def->field);
@@ -305,7 +305,7 @@ void checkDataset(const Dataset& dataset, const Table& table, const Json::Value&
         detail += " | expected";
         for (auto id : expected)
             detail += " " + std::to_string(id);
-        fuzz::fail("rows differ from the SPEC's meaning: " + detail);
+        fuzz::fail("rows differ from the documented meaning: " + detail);
     }
 }
 

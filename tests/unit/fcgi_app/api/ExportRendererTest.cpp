@@ -55,7 +55,7 @@ ExportRecord record(ExportStatus status)
 
 } // namespace
 
-/// The export object of SPEC 2.4 is written as text on the hot path; these tests
+/// The export object (docs/api.md, "The export object") is written as text on the hot path; these tests
 /// read it back as JSON and check every status's fields, and that the bytes are
 /// exactly what jsoncpp would write for the same value.
 class ExportRendererTest : public CppUnit::TestFixture {
