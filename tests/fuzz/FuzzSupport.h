@@ -3,7 +3,7 @@
 // Shared by the libFuzzer targets: the dataset catalog they parse against and
 // a loud failure that libFuzzer records as a crash with the input that caused it.
 
-#include "Dataset.h"
+#include "export/Dataset.h"
 
 #include <cstdio>
 #include <cstdlib>

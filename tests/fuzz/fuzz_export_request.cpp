@@ -12,9 +12,10 @@
 
 #include "FuzzSupport.h"
 
-#include "ExportRequest.h"
-#include "JsonText.h"
-#include "RequestError.h"
+#include "export/ExportRequest.h"
+#include "export/SqlBuilder.h"
+#include "export/JsonText.h"
+#include "export/RequestError.h"
 
 #include <json/reader.h>
 

@@ -12,10 +12,11 @@
 
 #include "FuzzSupport.h"
 
-#include "ExportRequest.h"
-#include "FilterSpec.h"
-#include "JsonText.h"
-#include "RequestError.h"
+#include "export/ExportRequest.h"
+#include "export/SqlBuilder.h"
+#include "export/FilterSpec.h"
+#include "export/JsonText.h"
+#include "export/RequestError.h"
 
 #include <sqlite3.h>
 

@@ -20,16 +20,16 @@ mkdir -p "$out/obj" "$out/artifacts"
 
 # The sources parseExportRequest and buildQuery need, and nothing that touches
 # libfcgi, the registry or the disk.
-app_sources=(fcgi_app/src/ExportRequest fcgi_app/src/SqlBuilder fcgi_app/src/Dataset fcgi_app/src/DateTime
-             fcgi_app/src/JsonText fcgi_app/src/CellText cleanup/src/Clock)
+app_sources=(fcgi_app/export/ExportRequest fcgi_app/export/FilterSpec fcgi_app/export/SqlBuilder fcgi_app/export/Dataset fcgi_app/export/DateTime
+             fcgi_app/export/JsonText fcgi_app/export/CellText cleanup/src/Clock)
 read -ra pkg_cflags < <(pkg-config --cflags jsoncpp sqlite3)
 read -ra pkg_libs < <(pkg-config --libs jsoncpp sqlite3)
 cxxflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer "-fsanitize=address,undefined" -fno-sanitize-recover=undefined
-          -I"$here/fcgi_app/src" -I"$here/cleanup/include" "${pkg_cflags[@]}")
+          -I"$here/fcgi_app" -I"$here/cleanup/include" "${pkg_cflags[@]}")
 libs=("${pkg_libs[@]}" -lPocoFoundation)
 
 # Rebuild an object when its source or any app header is newer.
-newest_header=$(find "$here/fcgi_app/src" "$here/cleanup/include/cleanup" "$fuzz_dir" -maxdepth 1 -name '*.h' \
+newest_header=$(find "$here/fcgi_app/export" "$here/cleanup/include/cleanup" "$fuzz_dir" -maxdepth 1 -name '*.h' \
   -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
 compile() { # source object extra-flags...
   local src=$1 obj=$2; shift 2

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "Dataset.h"
+#include "export/Dataset.h"
 
 #include <Poco/Crypto/DigestEngine.h>
 #include <Poco/DigestEngine.h>

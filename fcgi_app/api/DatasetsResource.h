@@ -1,0 +1,21 @@
+#pragma once
+
+#include "api/ApiContext.h"
+#include "server/Http.h"
+
+#include <string>
+
+namespace exportd {
+
+/// GET /api/datasets: the datasets the caller may export, with their formats, columns and filters.
+/// Any thread; holds no per-request state.
+class DatasetsResource {
+public:
+    explicit DatasetsResource(const ApiContext& context) : _context(context) {}
+    Response get(const Request&, const Identity& who);
+
+private:
+    const ApiContext& _context;
+};
+
+} // namespace exportd

@@ -1,0 +1,22 @@
+#pragma once
+
+#include "api/ApiContext.h"
+#include "server/Http.h"
+
+#include <string>
+
+namespace exportd {
+
+/// /api/exports/{id}, one export: GET reads it, DELETE deletes its file and marks it deleted.
+/// Any thread; holds no per-request state.
+class ExportResource {
+public:
+    explicit ExportResource(const ApiContext& context) : _context(context) {}
+    Response get(const Request&, const Identity& who, const std::string& id);
+    Response remove(const Request& request, const Identity& who, const std::string& id);
+
+private:
+    const ApiContext& _context;
+};
+
+} // namespace exportd

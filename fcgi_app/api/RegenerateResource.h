@@ -1,0 +1,21 @@
+#pragma once
+
+#include "api/ApiContext.h"
+#include "server/Http.h"
+
+#include <string>
+
+namespace exportd {
+
+/// POST /api/exports/{id}/regenerate: a new export with the dataset, format, filters and retention of an old one.
+/// Any thread; holds no per-request state.
+class RegenerateResource {
+public:
+    explicit RegenerateResource(const ApiContext& context) : _context(context) {}
+    Response post(const Request& request, const Identity& who, const std::string& id);
+
+private:
+    const ApiContext& _context;
+};
+
+} // namespace exportd

@@ -1,0 +1,21 @@
+#pragma once
+
+#include "export/FileSink.h"
+
+namespace exportd {
+
+/// CSV: RFC 4180, UTF-8, header row, CRLF, quoting of fields that
+/// hold , " CR LF ; or TAB, and the formula guard (a leading ' before text starting
+/// with = + - @ TAB CR) unless the dataset turns it off. Used by one thread.
+class CsvWriter : public FileRowWriter {
+public:
+    CsvWriter(const std::string& path, const WriterOptions& options)
+        : FileRowWriter(path, options.bufferBytes), _formulaGuard(options.csvFormulaGuard) {}
+    void writeHeader(const std::vector<std::string>& columns) override;
+    void writeRow(const std::vector<Cell>& cells) override;
+
+private:
+    bool _formulaGuard;
+};
+
+} // namespace exportd

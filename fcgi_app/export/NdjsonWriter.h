@@ -1,0 +1,20 @@
+#pragma once
+
+#include "export/FileSink.h"
+
+namespace exportd {
+
+/// NDJSON: one JSON object per row with the column names as keys, numbers as
+/// numbers, NULL as null, LF line ends; invalid UTF-8 becomes U+FFFD.
+/// Used by one thread.
+class NdjsonWriter : public FileRowWriter {
+public:
+    NdjsonWriter(const std::string& path, const WriterOptions& options) : FileRowWriter(path, options.bufferBytes) {}
+    void writeHeader(const std::vector<std::string>& columns) override;
+    void writeRow(const std::vector<Cell>& cells) override;
+
+private:
+    std::vector<std::string> _keys; ///< `"name":` (and a leading comma after the first), encoded once
+};
+
+} // namespace exportd

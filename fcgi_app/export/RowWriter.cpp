@@ -1,0 +1,28 @@
+#include "export/RowWriter.h"
+
+#include "export/CsvWriter.h"
+#include "export/NdjsonWriter.h"
+#include "export/XlsxWriter.h"
+
+namespace exportd {
+
+std::unique_ptr<RowWriter> makeWriter(const std::string& format, const std::string& path,
+                                      const WriterOptions& options)
+{
+    if (format == "csv")
+        return std::make_unique<CsvWriter>(path, options);
+    if (format == "ndjson")
+        return std::make_unique<NdjsonWriter>(path, options);
+    if (format == "xlsx")
+        return std::make_unique<XlsxWriter>(path, options);
+    throw WriteError("unsupported export format \"" + format + "\"", false);
+}
+
+std::optional<RowCap> rowCapOf(const std::string& format)
+{
+    if (format == "xlsx")
+        return RowCap{XlsxWriter::MAX_DATA_ROWS, "an XLSX sheet", "Choose CSV or NDJSON, or narrow the filters."};
+    return std::nullopt;
+}
+
+} // namespace exportd

@@ -1,0 +1,224 @@
+#include "export/XlsxWriter.h"
+
+#include "export/CellText.h"
+#include "export/DateTime.h"
+#include "export/FileSink.h"
+
+#include <Poco/Path.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace exportd {
+
+namespace {
+
+constexpr std::int64_t WIDTH_SAMPLE_ROWS = 100;
+constexpr double MIN_WIDTH = 8;
+constexpr double MAX_WIDTH = 60;
+constexpr double DATE_WIDTH = 20;
+constexpr std::size_t MAX_CELL_CHARS = 32767; // Excel's limit for a cell's text
+constexpr double EXACT_DOUBLE_LIMIT = 9007199254740992.0; // 2^53
+
+std::size_t utf8Chars(std::string_view s)
+{
+    std::size_t n = 0;
+    for (unsigned char c : s)
+        n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+// Excel serial day number (1900 system) of UTC epoch seconds.
+double excelSerial(std::int64_t epochSeconds) { return 25569.0 + static_cast<double>(epochSeconds) / 86400.0; }
+
+// XML 1.0 cannot carry most C0 controls; Excel's own escape for them is _xHHHH_.
+void escapeControls(std::string& s)
+{
+    static const char HEX[] = "0123456789ABCDEF";
+    if (std::none_of(s.begin(), s.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u < 0x20 && u != '\t' && u != '\n' && u != '\r';
+        }))
+        return;
+    std::string out;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 && u != '\t' && u != '\n' && u != '\r') {
+            out += "_x00";
+            out += HEX[u >> 4];
+            out += HEX[u & 15];
+            out += '_';
+        } else {
+            out += c;
+        }
+    }
+    s.swap(out);
+}
+
+} // namespace
+
+XlsxWriter::XlsxWriter(const std::string& path, const WriterOptions& options)
+    : _path(path), _tmpdir(Poco::Path(path).parent().toString()), _options(options)
+{
+    // Claim the name like the other writers (O_EXCL, 0640); libxlsxwriter
+    // rewrites this file in place at workbook_close(), keeping its mode.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0)
+        throwWriteError("cannot create " + path, errno);
+    ::close(fd);
+    lxw_workbook_options opts{};
+    opts.constant_memory = LXW_TRUE;
+    opts.tmpdir = _tmpdir.empty() ? nullptr : _tmpdir.data();
+    _workbook = workbook_new_opt(path.c_str(), &opts);
+    if (!_workbook)
+        throw WriteError("cannot create the XLSX workbook " + path, false);
+    _sheet = workbook_add_worksheet(_workbook, nullptr);
+    _bold = workbook_add_format(_workbook);
+    format_set_bold(_bold);
+    _dateFormat = workbook_add_format(_workbook);
+    format_set_num_format(_dateFormat, "yyyy-mm-dd hh:mm:ss");
+    if (!_sheet || !_bold || !_dateFormat)
+        throw WriteError("cannot set up the XLSX workbook " + path, false);
+}
+
+XlsxWriter::~XlsxWriter()
+{
+    if (_workbook) {
+        // Abandoned (failure or cancel): the caller removes the file. Free the
+        // workbook without assembling the zip (workbook_close would write it
+        // all); lxw_workbook_free leaves the constant-memory temp file open
+        // (it is already unlinked), so close that first.
+        if (_sheet && _sheet->optimize_tmpfile) {
+            std::fclose(_sheet->optimize_tmpfile);
+            _sheet->optimize_tmpfile = nullptr;
+        }
+        lxw_workbook_free(_workbook);
+    }
+}
+
+void XlsxWriter::check(lxw_error err, const char* what)
+{
+    if (err == LXW_NO_ERROR)
+        return;
+    int savedErrno = errno;
+    bool full = savedErrno == ENOSPC || savedErrno == EDQUOT;
+    throw WriteError(std::string("XLSX ") + what + ": " + lxw_strerror(err), full);
+}
+
+void XlsxWriter::noteWidth(std::size_t col, std::size_t chars)
+{
+    if (col < _widths.size())
+        _widths[col] = std::max(_widths[col], std::min(MAX_WIDTH, static_cast<double>(chars) + 2));
+}
+
+void XlsxWriter::writeText(lxw_col_t col, std::string_view text)
+{
+    _scratch.clear();
+    appendUtf8(_scratch, text);
+    escapeControls(_scratch);
+    if (utf8Chars(_scratch) > MAX_CELL_CHARS) {
+        std::size_t chars = 0, i = 0;
+        for (; i < _scratch.size(); ++i)
+            if ((static_cast<unsigned char>(_scratch[i]) & 0xC0) != 0x80 && ++chars > MAX_CELL_CHARS)
+                break;
+        _scratch.resize(i);
+    }
+    if (_row <= WIDTH_SAMPLE_ROWS)
+        noteWidth(col, utf8Chars(_scratch));
+    check(worksheet_write_string(_sheet, _row, col, _scratch.c_str(), nullptr), "write");
+}
+
+void XlsxWriter::writeHeader(const std::vector<std::string>& columns)
+{
+    _widths.assign(columns.size(), MIN_WIDTH);
+    _isDate.assign(columns.size(), false);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        _isDate[i] = std::find(_options.dateColumns.begin(), _options.dateColumns.end(), columns[i])
+            != _options.dateColumns.end();
+        if (_isDate[i])
+            _widths[i] = DATE_WIDTH;
+        _scratch.clear();
+        appendUtf8(_scratch, columns[i]);
+        escapeControls(_scratch);
+        noteWidth(i, utf8Chars(_scratch) + 1); // bold is a little wider
+        check(worksheet_write_string(_sheet, 0, static_cast<lxw_col_t>(i), _scratch.c_str(), _bold), "header");
+    }
+    worksheet_freeze_panes(_sheet, 1, 0);
+    _row = 1;
+}
+
+void XlsxWriter::writeRow(const std::vector<Cell>& cells)
+{
+    if (_row > MAX_DATA_ROWS)
+        throw WriteError("an XLSX sheet holds at most 1,048,575 data rows", false);
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        const Cell& cell = cells[i];
+        const auto col = static_cast<lxw_col_t>(i);
+        const bool isDate = i < _isDate.size() && _isDate[i];
+        switch (cell.type) {
+        case Cell::Type::Null: break;
+        case Cell::Type::Integer:
+            if (isDate) { // a timestamp column: epoch seconds
+                check(worksheet_write_number(_sheet, _row, col, excelSerial(cell.integer), _dateFormat), "write");
+            } else if (std::abs(static_cast<double>(cell.integer)) < EXACT_DOUBLE_LIMIT) {
+                check(worksheet_write_number(_sheet, _row, col, static_cast<double>(cell.integer), nullptr),
+                      "write");
+                if (_row <= WIDTH_SAMPLE_ROWS)
+                    noteWidth(i, 21);
+            } else { // Excel numbers are doubles: keep every digit as text
+                std::string digits;
+                appendInteger(digits, cell.integer);
+                writeText(col, digits);
+            }
+            break;
+        case Cell::Type::Real:
+            check(worksheet_write_number(_sheet, _row, col, cell.real, nullptr), "write");
+            break;
+        case Cell::Type::Text:
+            if (isDate) {
+                if (auto secs = parseIsoUtcSeconds(cell.text)) {
+                    check(worksheet_write_number(_sheet, _row, col, excelSerial(*secs), _dateFormat), "write");
+                    break;
+                }
+            }
+            writeText(col, cell.text);
+            break;
+        }
+    }
+    ++_row;
+}
+
+void XlsxWriter::finish()
+{
+    for (std::size_t i = 0; i < _widths.size(); ++i)
+        check(worksheet_set_column(_sheet, static_cast<lxw_col_t>(i), static_cast<lxw_col_t>(i), _widths[i], nullptr),
+              "column width");
+    lxw_workbook* wb = _workbook;
+    _workbook = nullptr;
+    errno = 0;
+    check(workbook_close(wb), "close");
+    if (::chmod(_path.c_str(), 0640) != 0)
+        throwWriteError("cannot chmod " + _path, errno);
+    int fd = ::open(_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throwWriteError("cannot open " + _path, errno);
+    struct stat st {};
+    bool ok = ::fsync(fd) == 0 && ::fstat(fd, &st) == 0;
+    int err = errno;
+    ::close(fd);
+    if (!ok)
+        throwWriteError("cannot fsync " + _path, err);
+    _bytes = static_cast<std::uint64_t>(st.st_size);
+    // The fault hook of FileSink, applied to the finished size (libxlsxwriter does its own I/O).
+    if (const char* fault = std::getenv("EXPORTD_FAULT_DISK_FULL_AFTER_BYTES"))
+        if (_bytes > static_cast<std::uint64_t>(std::strtoll(fault, nullptr, 10)))
+            throwWriteError("cannot write " + _path + " (EXPORTD_FAULT_DISK_FULL_AFTER_BYTES)", ENOSPC);
+    _sha256 = sha256OfFile(_path);
+}
+
+} // namespace exportd
