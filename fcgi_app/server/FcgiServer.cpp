@@ -247,14 +247,16 @@ void FcgiServer::stop()
     std::vector<bool> joined(_workers.size(), false);
     for (int round = 0; round < 50; ++round) {
         bool alive = false;
-        for (std::size_t i = 0; i < _workers.size(); ++i) {
-            if (!joined[i] && _workers[i]->isRunning()) {
-                alive = true;
-                ::pthread_kill(_workers[i]->tid(), SIGUSR1);
-            }
-        }
+        for (std::size_t i = 0; i < _workers.size(); ++i)
+            alive = alive || (!joined[i] && _workers[i]->isRunning());
         if (!alive)
             break;
+        // Only workers waiting in accept(); the others finish their request
+        // and then see _stopping. A worker about to enter accept() when its
+        // signal came is signalled again next round.
+        for (const auto& d : _deadlines)
+            if (d->started.load() && d->accepting.load())
+                ::pthread_kill(d->thread, SIGUSR1);
         for (std::size_t i = 0; i < _workers.size(); ++i)
             if (!joined[i])
                 joined[i] = _workers[i]->tryJoin(100);
@@ -319,6 +321,8 @@ void FcgiServer::serve()
     ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 
     Deadline& deadline = *_deadlines.at(static_cast<std::size_t>(_nextDeadline.fetch_add(1)));
+    deadline.thread = ::pthread_self();
+    deadline.started.store(true);
 
     // FCGX_Accept_r() reads the request's params itself before it returns, and
     // libfcgi reads without any time limit: one byte sent and then silence held
@@ -339,7 +343,9 @@ void FcgiServer::serve()
     FCGX_InitRequest(&req, -1, FCGI_FAIL_ACCEPT_ON_INTR);
     while (!_stopping.load()) {
         if (req.ipcFd < 0) {
-            const int conn = acceptConnection();
+            deadline.accepting.store(true);
+            const int conn = _stopping.load() ? -1 : acceptConnection();
+            deadline.accepting.store(false);
             if (conn < 0)
                 continue; // EINTR (stop() wakes workers so) or a failed accept
             req.ipcFd = conn;

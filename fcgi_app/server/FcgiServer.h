@@ -7,6 +7,7 @@
 #include <Poco/Thread.h>
 
 #include <atomic>
+#include <pthread.h>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -56,6 +57,13 @@ private:
         std::mutex mutex;
         int fd = -1;
         std::chrono::steady_clock::time_point until;
+        // The worker's own state for stop(): only a worker waiting in accept()
+        // is woken by a signal; one reading or answering a request is left to
+        // finish it (a signal there would interrupt its read or write, and
+        // nginx would see the connection closed without an answer).
+        std::atomic<bool> accepting{false};
+        std::atomic<bool> started{false};
+        pthread_t thread{};
     };
     class ArmedDeadline;
 
