@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# The one benchmark driver (over 400 lines): every section shares the stack set-up and the report.
 """exportd's benchmarks (issue 6). Run through ./bench/run.sh, which builds first.
 
 Each benchmark prints its figure next to a baseline measured in the same run on

@@ -1,3 +1,4 @@
+// One benchmark program, over 400 lines: set-up, the run and its report.
 // The cleanup benchmark: 100,000 ready exports whose files expire within 10 s,
 // deleted by the real CleanupScheduler (one Poco::Util::Timer thread) over the
 // real SqliteRegistry.

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the seven commands of exportctl, each short, share
+// the output helpers at the top (see docs/exportctl.md).
 #include "Commands.h"
 
 #include "CtlError.h"

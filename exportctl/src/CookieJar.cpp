@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: curl's cookie file format (reading, matching a
+// request, Set-Cookie, writing back every other line as it was) is one format.
 #include "CookieJar.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: the one class that touches libfcgi (binding the
+// socket, the worker loop, the request deadline and writing answers) stays
+// in one file, so no other file needs libfcgi's headers.
 #include "server/FcgiServer.h"
 
 #include "export/ConfigError.h"

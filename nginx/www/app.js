@@ -1,3 +1,4 @@
+// One script for the one page (no build step), hence over 400 lines.
 // The exportd web page: plain JavaScript against the JSON API (docs/api.md).
 // No framework, no build step, no external resources. Filter values are only
 // ever shown in the page: this script never logs them, never puts them into a

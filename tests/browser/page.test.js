@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// One browser test of the one page, over 400 lines: a scenario per section of the page.
 // End-to-end test of the exportd web page (nginx/www) in headless Chromium,
 // against real nginx + exportd stacks started by serve_stack.py (the e2e
 // harness): retention 3 s, export_rows_per_second capped so that an export

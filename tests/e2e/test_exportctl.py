@@ -1,3 +1,4 @@
+# One e2e file for exportctl (over 400 lines): one test per command and exit code.
 """exportctl against the real stack (nginx + exportd): create, wait, download,
 status, list, delete, regenerate, and one distinct exit code per outcome
 (issue: for scripts)."""

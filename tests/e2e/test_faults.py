@@ -1,3 +1,4 @@
+# One e2e file for the fault tests (over 400 lines): one class per fault.
 """Faults (issue 4): kill -9 while writing, kill -9 with deletions pending, SIGTERM,
 a full disk, a file that cannot be deleted; plus registry retention and the
 structured log lines. Each test starts real nginx + exportd on 127.0.0.1, injects

@@ -1,3 +1,4 @@
+# One e2e file for hostile input (over 400 lines): the table and one class per concern.
 """Hostile requests, limits, ids, file modes and CSV formula injection.
 
 docs/api.md, Errors and Limits (every error with its status, code and field; a

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one test class for the one Registry class (its
+// every transition, race and limit), as the tests mirror the sources.
 #include "TestSupport.h"
 
 #include "cleanup/Clock.h"
