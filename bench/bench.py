@@ -812,6 +812,7 @@ def table_rows(R):
             human_bytes(c["extra_kb"] * 1024)),
             "", "", "1 / < 50 MB",
             c["timer_threads"] + c["threads_added_by_scheduling"] == 1 and c["extra_kb"] < 50 * 1024))
+    # Each section writes its own table: alike lines, different columns.
     if "registry" in R:
         g = R["registry"]
         rows.append(("status poll with %s records: req/s" % format(g["records"], ","), "%.0f" % g["rps"],

@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/deploy/install-deps.sh"
 packages=(wrk gnuplot-nox time python3 procps)
 optional=(linux-perf)
+# The same steps as deploy/install-deps.sh, for other packages and with one
+# that may be missing from the mirror (linux-perf): alike on purpose.
 missing=()
 for p in "${packages[@]}" "${optional[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

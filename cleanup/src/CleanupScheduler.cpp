@@ -44,24 +44,17 @@ private:
     int _attempt;
 };
 
-/// Records the deletions done since the last batch.
-class CleanupScheduler::FlushTask : public Poco::Util::TimerTask {
+/// Runs one of the scheduler's own chores on the timer thread: flush()
+/// records the deletions done since the last batch, reapTick() collects the
+/// unlinks that have finished while any is in flight.
+class CleanupScheduler::ChoreTask : public Poco::Util::TimerTask {
 public:
-    explicit FlushTask(CleanupScheduler& owner) : _owner(owner) {}
-    void run() override { _owner.flush(); }
+    ChoreTask(CleanupScheduler& owner, void (CleanupScheduler::*chore)()) : _owner(owner), _chore(chore) {}
+    void run() override { (_owner.*_chore)(); }
 
 private:
     CleanupScheduler& _owner;
-};
-
-/// Collects the unlinks that have finished while any is in flight.
-class CleanupScheduler::ReapTask : public Poco::Util::TimerTask {
-public:
-    explicit ReapTask(CleanupScheduler& owner) : _owner(owner) {}
-    void run() override { _owner.reapTick(); }
-
-private:
-    CleanupScheduler& _owner;
+    void (CleanupScheduler::*_chore)();
 };
 
 CleanupScheduler::CleanupScheduler(Registry& registry, Metrics& metrics, const Clock& clock,
@@ -133,7 +126,7 @@ bool CleanupScheduler::startUnlink(const std::string& id, Millis expiresAt, int 
             _reapScheduled = true;
             Poco::Timestamp at;
             at += REAP_INTERVAL_MS * 1000;
-            _timer.schedule(new ReapTask(*this), at);
+            _timer.schedule(new ChoreTask(*this, &CleanupScheduler::reapTick), at);
         }
         return true;
     } catch (const std::exception& e) {
@@ -170,7 +163,7 @@ void CleanupScheduler::reapTick()
         _reapScheduled = true;
         Poco::Timestamp at;
         at += REAP_INTERVAL_MS * 1000;
-        _timer.schedule(new ReapTask(*this), at);
+        _timer.schedule(new ChoreTask(*this, &CleanupScheduler::reapTick), at);
     } catch (const std::exception& e) {
         _reapScheduled = false;
         _logger.error("cleanup: cannot schedule the collection of unlinks: " + std::string(e.what()));
@@ -217,7 +210,7 @@ void CleanupScheduler::record(const std::string& id, Millis expiresAt, Millis de
         try {
             Poco::Timestamp at;
             at += FLUSH_DELAY_MS * 1000;
-            _timer.schedule(new FlushTask(*this), at);
+            _timer.schedule(new ChoreTask(*this, &CleanupScheduler::flush), at);
         } catch (const std::exception& e) {
             _logger.error("cleanup: cannot schedule the recording of deletions: " + std::string(e.what()));
             flush();

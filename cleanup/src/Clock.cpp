@@ -64,6 +64,7 @@ char* writeRfc3339(char* out, Millis t)
     auto put = [out](int at, int value, int width) {
         for (int i = width - 1; i >= 0; --i, value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
     };
+    // Fixed positions of YYYY-MM-DDTHH:MM:SS.mmmZ: alike lines, one per field.
     put(0, static_cast<int>(p.year), 4);
     out[4] = '-';
     put(5, p.month, 2);

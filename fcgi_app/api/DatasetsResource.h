@@ -8,7 +8,8 @@
 namespace exportd {
 
 /// GET /api/datasets: the datasets the caller may export, with their formats, columns and filters.
-/// Any thread; holds no per-request state.
+/// Any thread; holds no per-request state. Every resource class has this shape on
+/// purpose: the ApiContext in, one method per HTTP method it answers.
 class DatasetsResource {
 public:
     explicit DatasetsResource(const ApiContext& context) : _context(context) {}

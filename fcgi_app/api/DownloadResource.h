@@ -8,7 +8,8 @@
 namespace exportd {
 
 /// GET and HEAD /api/exports/{id}/download: the download gate. A ready export answers with X-Accel-Redirect to nginx's internal file location; an expired or deleted one with 410 (a page for a browser).
-/// Any thread; holds no per-request state.
+/// Any thread; holds no per-request state. Every resource class has this shape on
+/// purpose: the ApiContext in, one method per HTTP method it answers.
 class DownloadResource {
 public:
     explicit DownloadResource(const ApiContext& context) : _context(context) {}

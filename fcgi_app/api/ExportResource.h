@@ -8,7 +8,8 @@
 namespace exportd {
 
 /// /api/exports/{id}, one export: GET reads it, DELETE deletes its file and marks it deleted.
-/// Any thread; holds no per-request state.
+/// Any thread; holds no per-request state. Every resource class has this shape on
+/// purpose: the ApiContext in, one method per HTTP method it answers.
 class ExportResource {
 public:
     explicit ExportResource(const ApiContext& context) : _context(context) {}

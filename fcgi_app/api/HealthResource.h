@@ -8,7 +8,8 @@
 namespace exportd {
 
 /// GET /api/health: the registry and the exports directory, for load balancers and monitoring; no details of a failure beyond a word (they go to the log).
-/// Any thread; holds no per-request state.
+/// Any thread; holds no per-request state. Every resource class has this shape on
+/// purpose: the ApiContext in, one method per HTTP method it answers.
 class HealthResource {
 public:
     explicit HealthResource(const ApiContext& context) : _context(context) {}

@@ -8,7 +8,8 @@
 namespace exportd {
 
 /// GET /api/metrics: the Prometheus text of the process's metrics, with the directory and registry gauges refreshed.
-/// Any thread; holds no per-request state.
+/// Any thread; holds no per-request state. Every resource class has this shape on
+/// purpose: the ApiContext in, one method per HTTP method it answers.
 class MetricsResource {
 public:
     explicit MetricsResource(const ApiContext& context) : _context(context) {}

@@ -8,7 +8,8 @@
 namespace exportd {
 
 /// POST /api/exports/{id}/regenerate: a new export with the dataset, format, filters and retention of an old one.
-/// Any thread; holds no per-request state.
+/// Any thread; holds no per-request state. Every resource class has this shape on
+/// purpose: the ApiContext in, one method per HTTP method it answers.
 class RegenerateResource {
 public:
     explicit RegenerateResource(const ApiContext& context) : _context(context) {}

@@ -217,6 +217,8 @@ int ExportdApp::serve()
 
     cleanup::CleanupScheduler scheduler(*registry, metrics, clock, config.exportsDir,
                                         Poco::Logger::get("exportd.cleanup"));
+    // The configuration handed to each part as its own options, field by field
+    // (alike in shape to any struct copy, e.g. ExportRecord::view()).
     ExportRunnerOptions runnerOptions;
     runnerOptions.exportsDir = config.exportsDir;
     runnerOptions.instanceId = instanceId;

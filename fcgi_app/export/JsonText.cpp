@@ -90,14 +90,19 @@ bool stringsAreUtf8(const Json::Value& v)
     }
 }
 
-// jsoncpp 1.9.5 skips comments after some values even with allowComments
-// off; '/' is never valid JSON outside a string, so look for one.
-bool hasSlashOutsideStrings(std::string_view text)
+// What jsoncpp lets through and strict JSON does not: a comment (a `/` outside
+// strings: jsoncpp skips comments) and, RFC 8259, a raw control character
+// inside a string (a raw NUL or newline in a name or value). One pass that
+// knows whether it is inside a string.
+enum class TextFault { None, Comment, RawControl };
+TextFault scanJsonText(std::string_view text)
 {
-    bool inString = false;
+    bool inString = false, rawControl = false; // a comment anywhere is said first
     for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
+        const unsigned char c = static_cast<unsigned char>(text[i]);
         if (inString) {
+            if (c < 0x20)
+                rawControl = true;
             if (c == '\\')
                 ++i;
             else if (c == '"')
@@ -105,31 +110,10 @@ bool hasSlashOutsideStrings(std::string_view text)
         } else if (c == '"') {
             inString = true;
         } else if (c == '/') {
-            return true;
+            return TextFault::Comment;
         }
     }
-    return false;
-}
-
-// RFC 8259: a control character inside a string must be escaped; jsoncpp
-// takes raw ones (a raw NUL or newline in a name or value).
-bool hasRawControlInString(std::string_view text)
-{
-    bool inString = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(text[i]);
-        if (inString) {
-            if (c < 0x20)
-                return true;
-            if (c == '\\')
-                ++i;
-            else if (c == '"')
-                inString = false;
-        } else if (c == '"') {
-            inString = true;
-        }
-    }
-    return false;
+    return rawControl ? TextFault::RawControl : TextFault::None;
 }
 
 } // namespace
@@ -151,13 +135,15 @@ bool parseStrictJsonValue(std::string_view text, Json::Value& root, std::string&
         error = "The body is not valid UTF-8.";
         return false;
     }
-    if (hasSlashOutsideStrings(text)) {
+    switch (scanJsonText(text)) {
+    case TextFault::Comment:
         error = "The body is not valid JSON (comments are not allowed).";
         return false;
-    }
-    if (hasRawControlInString(text)) {
+    case TextFault::RawControl:
         error = "The body is not valid JSON (a control character inside a string must be escaped, e.g. \\n).";
         return false;
+    case TextFault::None:
+        break;
     }
     Json::CharReaderBuilder builder;
     Json::CharReaderBuilder::strictMode(&builder.settings_);

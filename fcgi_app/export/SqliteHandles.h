@@ -14,7 +14,9 @@ struct SqliteConnection {
     ~SqliteConnection() { sqlite3_close_v2(db); }
 };
 
-/// Owns a prepared statement; finalizes it on destruction.
+/// Owns a prepared statement; finalizes it on destruction. (The twin of
+/// SqliteConnection for the other SQLite handle type; a template for two
+/// structs of four lines would say less.)
 struct SqliteStatement {
     sqlite3_stmt* stmt = nullptr;
     SqliteStatement() = default;

@@ -89,11 +89,9 @@ public:
 
 private:
     class DeleteTask;
-    class FlushTask;
-    class ReapTask;
+    class ChoreTask;
     friend class DeleteTask;
-    friend class FlushTask;
-    friend class ReapTask;
+    friend class ChoreTask;
     struct Done {
         std::string id;
         Millis expiresAt;

@@ -65,6 +65,8 @@ struct ExportRecord {
 };
 
 /// What a client sees of an export (the export object of docs/api.md), borrowed, not owned: from an
+/// (Its fields repeat ExportRecord's on purpose: owned there, borrowed here.)
+///
 /// ExportRecord, or straight from a registry row while the registry reads it
 /// (Registry::visitList), so rendering a list copies no column twice.
 struct ExportView {

@@ -67,7 +67,7 @@ inline constexpr MetricFamily EXPORT_DURATION{"exportd_export_duration_seconds",
                                               "Time from a job's start to its file being ready, in seconds.",
                                               EXPORT_DURATION_BUCKETS};
 
-// --- files and cleanup -------------------------------------------------------
+// --- files and cleanup (a table: entries look alike by design) ---------------
 inline constexpr MetricFamily FILES_DELETED{"exportd_files_deleted_total", MetricType::Counter,
                                             "Export files deleted, by reason.", {}, "reason", DELETION_REASONS};
 inline constexpr MetricFamily CLEANUP_LAG{"exportd_cleanup_lag_seconds", MetricType::Histogram,

@@ -51,6 +51,8 @@ ExportRecord rowToRecord(const Row& row)
     return r;
 }
 
+// The same columns as rowToRecord, read as views: the two shapes of a row
+// (owned record, borrowed view for the list's hot path, bench/RESULTS.md).
 ExportView rowToView(const Row& row)
 {
     ExportView v;
