@@ -19,6 +19,7 @@
 #include "cleanup/Clock.h"
 #include "cleanup/Metrics.h"
 #include "cleanup/Registry.h"
+#include "cleanup/ExportId.h"
 #include "cleanup/Sweeper.h"
 
 #include <Poco/AutoPtr.h>
