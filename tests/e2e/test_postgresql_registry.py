@@ -27,8 +27,11 @@ class PostgresqlRegistryTest(unittest.TestCase):
         os.chmod(cls.pg_dir, 0o755)  # the server runs as postgres when the tests run as root
         cls.uri = cls.server("start")
         try:
+            # A longer connect timeout than exportd's own 3 s: a loaded test
+            # machine took longer than that to start a backend.
             cls.stack = Stack(retention=3, sweep=1, rows=20000, name="pg",
-                              config={"registry": cls.uri, "export_rows_per_second": 20000}).start()
+                              config={"registry": cls.uri + "&connect_timeout=10",
+                                      "export_rows_per_second": 20000}).start()
         except BaseException:
             cls.server("stop")
             raise
