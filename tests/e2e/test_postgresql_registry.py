@@ -126,7 +126,7 @@ class PostgresqlRegistryTest(unittest.TestCase):
                               text=True, timeout=30)
 
     def test_check_config_reports_an_unreachable_registry_without_its_password(self):
-        ok = self.check_config(self.uri)
+        ok = self.check_config(self.uri + "&connect_timeout=10")
         self.assertEqual(ok.returncode, 0, ok.stderr)
         started = time.monotonic()
         bad = self.check_config("postgresql://exportd:pw-in-uri@127.0.0.1:1/exportd")
