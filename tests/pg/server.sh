@@ -63,11 +63,11 @@ start)
   sock=$(socket_dir)
   mkdir -p "$sock"
   if [[ $(id -u) -eq 0 ]]; then
+    chown postgres: "$dir" "$sock"
     if ! runuser -u postgres -- test -x "$dir"; then
       echo "server.sh: the postgres user cannot reach $dir (a parent directory is closed to it)" >&2
       exit 1
     fi
-    chown postgres: "$dir" "$sock"
   fi
   if [[ ! -f $data/PG_VERSION ]]; then
     rm -rf "$data"
@@ -97,7 +97,10 @@ EOF
   fi
   if [[ -z $(as_server_user "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'exportd'") ]]; then
-    as_server_user "$bin/createdb" -h "$sock" -p "$port" -U postgres exportd
+    # A linguistic collation (ICU, en-US), as a production database often
+    # has: what must compare byte-wise says so (COLLATE "C"), and the tests see it.
+    as_server_user "$bin/createdb" -h "$sock" -p "$port" -U postgres -T template0 -E UTF8 \
+      --locale-provider=icu --icu-locale=en-US exportd
   fi
   uri "$sock"
   ;;

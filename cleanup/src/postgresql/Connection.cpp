@@ -196,6 +196,8 @@ Connection::Connection(const std::string& conninfo, const ConnectOptions& option
         _conn = nullptr;
         throw PgError("cannot connect to PostgreSQL (" + _description + "): " + message, "", true);
     }
+    // Notices ("relation already exists, skipping") would go to stderr.
+    PQsetNoticeProcessor(_conn, [](void*, const char*) {}, nullptr);
     _cancel = PQgetCancel(_conn);
 }
 
