@@ -63,21 +63,33 @@ void appendJsonString(std::string& out, std::string_view text)
     out += '"';
 }
 
-// A decimal as the source prints it ("-12.50", "1e+20" never occurs): an
-// optional '-', digits, an optional fraction. "NaN" and "Infinity" are not.
+// A number as the source prints it ("-12.50", "1e+20", "-2.5e-07") is a
+// JSON number: an optional '-', digits without a leading zero, an optional
+// fraction and exponent. "NaN" and "Infinity" are not.
 bool isJsonNumber(std::string_view t)
 {
-    std::size_t i = t.size() > 0 && t[0] == '-' ? 1 : 0;
-    const std::size_t intStart = i;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9')
-        ++i;
-    if (i == intStart || (t[intStart] == '0' && i - intStart > 1))
-        return false;
-    if (i < t.size() && t[i] == '.') {
-        const std::size_t fracStart = ++i;
+    std::size_t i = 0;
+    auto digits = [&] {
+        const std::size_t start = i;
         while (i < t.size() && t[i] >= '0' && t[i] <= '9')
             ++i;
-        if (i == fracStart)
+        return i > start;
+    };
+    if (i < t.size() && t[i] == '-')
+        ++i;
+    const std::size_t intStart = i;
+    if (!digits() || (t[intStart] == '0' && i - intStart > 1))
+        return false;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        if (!digits())
+            return false;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+        ++i;
+        if (i < t.size() && (t[i] == '+' || t[i] == '-'))
+            ++i;
+        if (!digits())
             return false;
     }
     return i == t.size();

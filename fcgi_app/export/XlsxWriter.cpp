@@ -89,24 +89,26 @@ std::string_view canonicalDecimal(std::string_view digits)
     return digits == "-0" ? std::string_view("0") : digits;
 }
 
-// The decimal as a double when that double's shortest decimal is the same
-// number, i.e. the cell shows exactly what the source holds; else nullopt (the
-// cell keeps the text, every digit).
-std::optional<double> exactDouble(std::string_view decimal)
+// The number as a double when that double shows exactly it: its shortest
+// decimal is the same number (a float's text, "1e+20", always is; a numeric's
+// "0.1" is, "12345678901234567890.1" is not). Else nullopt: the cell keeps
+// the text, every digit.
+std::optional<double> exactDouble(std::string_view number)
 {
     double value = 0;
-    const auto parsed = std::from_chars(decimal.data(), decimal.data() + decimal.size(), value,
-                                        std::chars_format::fixed);
-    if (parsed.ec != std::errc() || parsed.ptr != decimal.data() + decimal.size() || !std::isfinite(value))
+    const auto parsed = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (parsed.ec != std::errc() || parsed.ptr != number.data() + number.size() || !std::isfinite(value))
         return std::nullopt;
     char buf[400];
-    const auto printed = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
-    if (printed.ec != std::errc())
-        return std::nullopt;
-    if (canonicalDecimal(std::string_view(buf, static_cast<std::size_t>(printed.ptr - buf)))
-        != canonicalDecimal(decimal))
-        return std::nullopt;
-    return value;
+    auto printed = std::to_chars(buf, buf + sizeof buf, value);
+    if (printed.ec == std::errc() && std::string_view(buf, static_cast<std::size_t>(printed.ptr - buf)) == number)
+        return value;
+    printed = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
+    if (printed.ec == std::errc()
+        && canonicalDecimal(std::string_view(buf, static_cast<std::size_t>(printed.ptr - buf)))
+               == canonicalDecimal(number))
+        return value;
+    return std::nullopt;
 }
 
 } // namespace
