@@ -28,6 +28,16 @@ template <class T> T bigEndian(const char* p)
     return static_cast<T>(v);
 }
 
+// A binary integer of PostgreSQL's width T into `cell`; false when the value has another length.
+template <class T> bool integerCell(const char* value, std::size_t size, Cell& cell)
+{
+    if (size != sizeof(T))
+        return false;
+    cell.type = Cell::Type::Integer;
+    cell.integer = bigEndian<T>(value);
+    return true;
+}
+
 void appendDigits(std::string& out, std::uint64_t value, int width)
 {
     char buf[24];
@@ -207,23 +217,17 @@ void decodePgCell(PgColumnKind kind, const char* value, int length, Cell& cell, 
     const auto size = static_cast<std::size_t>(length);
     switch (kind) {
     case PgColumnKind::Int2:
-        if (size != 2)
-            break;
-        cell.type = Cell::Type::Integer;
-        cell.integer = bigEndian<std::int16_t>(value);
-        return;
+        if (integerCell<std::int16_t>(value, size, cell))
+            return;
+        break;
     case PgColumnKind::Int4:
-        if (size != 4)
-            break;
-        cell.type = Cell::Type::Integer;
-        cell.integer = bigEndian<std::int32_t>(value);
-        return;
+        if (integerCell<std::int32_t>(value, size, cell))
+            return;
+        break;
     case PgColumnKind::Int8:
-        if (size != 8)
-            break;
-        cell.type = Cell::Type::Integer;
-        cell.integer = bigEndian<std::int64_t>(value);
-        return;
+        if (integerCell<std::int64_t>(value, size, cell))
+            return;
+        break;
     case PgColumnKind::Bool:
         if (size != 1)
             break;
