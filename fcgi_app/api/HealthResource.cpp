@@ -39,13 +39,6 @@ Response HealthResource::get(const Request&)
         body["export_dir"] = "ok";
     }
     body["pending_cleanups"] = Json::Int64(_context.scheduler.pending());
-    if (const auto aligned = _context.clock.alignment()) {
-        // How this host's clock stands to the registry's, which exportd keeps.
-        Json::Value clock(Json::objectValue);
-        clock["offset_ms"] = Json::Int64(aligned->offsetUs / 1000);
-        clock["measured_ms_ago"] = Json::Int64(aligned->ageMs);
-        body["registry_clock"] = clock;
-    }
     body["status"] = ok ? "ok" : "unavailable";
     return jsonResponse(ok ? 200 : 503, body);
 }
