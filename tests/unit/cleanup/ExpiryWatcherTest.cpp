@@ -8,7 +8,6 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <memory>
-#include <sys/stat.h>
 
 using namespace exportd::cleanup;
 using namespace exportd::cleanup::test;
@@ -34,8 +33,7 @@ public:
     void setUp() override
     {
         _dir = std::make_unique<TempDir>();
-        _exports = _dir->file("exports");
-        ::mkdir(_exports.c_str(), 0750);
+        _exports = makeExportsDir(*_dir);
         _logger = &Poco::Logger::get("exportd.cleanup.test");
         _logger->setLevel(Poco::Message::PRIO_FATAL); // the failure tests log on purpose
         _regA = std::make_unique<SqliteRegistry>(_dir->file("registry.db"));
