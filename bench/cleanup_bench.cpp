@@ -15,6 +15,8 @@
 //                     [--unlink ring|timer]   (ring: as exportd, io_uring where the kernel has it;
 //                                             timer: each unlink on the timer thread, for comparison)
 
+#include "ProcStatus.h"
+
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Clock.h"
 #include "cleanup/Metrics.h"
@@ -62,18 +64,6 @@ std::int64_t realtimeMicros()
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
-// A field of /proc/self/status in kB (VmRSS, VmHWM, Threads).
-long procStatus(const char* field)
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::size_t n = std::strlen(field);
-    while (std::getline(in, line))
-        if (line.compare(0, n, field) == 0 && line[n] == ':')
-            return std::strtol(line.c_str() + n + 1, nullptr, 10);
-    return -1;
 }
 
 double cpuSeconds()

@@ -30,17 +30,15 @@ Millis backoffFor(int attempt)
 /// One pending deletion; owned by the timer queue until it has run.
 class CleanupScheduler::DeleteTask : public Poco::Util::TimerTask {
 public:
-    DeleteTask(CleanupScheduler& owner, std::string id, Millis expiresAt, int attempt)
-        : _owner(owner), _id(std::move(id)), _expiresAt(expiresAt), _attempt(attempt)
+    DeleteTask(CleanupScheduler& owner, Job job, int attempt) : _owner(owner), _job(std::move(job)), _attempt(attempt)
     {
     }
 
-    void run() override { _owner.runDeletion(_id, _expiresAt, _attempt); }
+    void run() override { _owner.runDeletion(_job, _attempt); }
 
 private:
     CleanupScheduler& _owner;
-    std::string _id;
-    Millis _expiresAt;
+    Job _job;
     int _attempt;
 };
 
@@ -78,16 +76,70 @@ CleanupScheduler::~CleanupScheduler()
     stop();
 }
 
-void CleanupScheduler::schedule(const std::string& id, Millis expiresAt)
+bool CleanupScheduler::schedule(const std::string& id, Millis expiresAt, Millis delayMs)
 {
     if (_stopped.load()) {
         _logger.warning("cleanup of " + id + " not scheduled: the scheduler has stopped");
+        return false;
+    }
+    const Millis at = expiresAt + delayMs;
+    std::uint64_t token = 0;
+    {
+        std::lock_guard<std::mutex> lock(_timedMutex);
+        auto [it, inserted] = _timed.try_emplace(id, Timed{at, 0, false});
+        if (inserted) {
+            ++_pending;
+        } else if (it->second.finished || it->second.at <= at) {
+            return false;
+        }
+        it->second.at = at;
+        it->second.token = token = ++_nextToken;
+    }
+    // Poco::Timestamp counts microseconds since the Unix epoch, like Millis in
+    // ms; the timer waits for the system clock, `at` is the registry's time.
+    _timer.schedule(new DeleteTask(*this, Job{id, expiresAt, token}, 0),
+                    Poco::Timestamp(static_cast<Poco::Timestamp::TimeVal>(_clock.systemTimeAt(at)) * 1000));
+    return true;
+}
+
+std::uint64_t CleanupScheduler::watchMark()
+{
+    std::lock_guard<std::mutex> lock(_timedMutex);
+    _keepFinished = true;
+    return _finishMark;
+}
+
+void CleanupScheduler::forgetFinished(std::uint64_t mark)
+{
+    std::lock_guard<std::mutex> lock(_timedMutex);
+    while (!_finished.empty() && _finished.front().first <= mark) {
+        auto it = _timed.find(_finished.front().second);
+        if (it != _timed.end() && it->second.finished) _timed.erase(it);
+        _finished.pop_front();
+    }
+}
+
+bool CleanupScheduler::isCurrent(const Job& job)
+{
+    std::lock_guard<std::mutex> lock(_timedMutex);
+    const auto it = _timed.find(job.id);
+    return it != _timed.end() && !it->second.finished && it->second.token == job.token;
+}
+
+// The export's deletion is done (or given up to the sweeper): whichever of its
+// attempts gets here first ends it, and a later one changes nothing.
+void CleanupScheduler::finish(const std::string& id)
+{
+    std::lock_guard<std::mutex> lock(_timedMutex);
+    const auto it = _timed.find(id);
+    if (it == _timed.end() || it->second.finished) return;
+    --_pending;
+    if (!_keepFinished) {
+        _timed.erase(it);
         return;
     }
-    ++_pending;
-    // Poco::Timestamp counts microseconds since the Unix epoch, like Millis in ms.
-    _timer.schedule(new DeleteTask(*this, id, expiresAt, 0),
-                    Poco::Timestamp(static_cast<Poco::Timestamp::TimeVal>(expiresAt) * 1000));
+    it->second.finished = true;
+    _finished.emplace_back(++_finishMark, id);
 }
 
 void CleanupScheduler::stop()
@@ -100,24 +152,24 @@ void CleanupScheduler::stop()
     flush(); // files already unlinked are recorded now, not left to the next sweep
 }
 
-void CleanupScheduler::runDeletion(const std::string& id, Millis expiresAt, int attempt)
+void CleanupScheduler::runDeletion(const Job& job, int attempt)
 {
-    if (_stopped.load()) return;
+    if (_stopped.load() || !isCurrent(job)) return; // a timer moved earlier, or a deletion done
     if (_ring) {
         collectUnlinks(false);
-        if (startUnlink(id, expiresAt, attempt)) return;
+        if (startUnlink(job, attempt)) return;
     }
-    unlinkNow(id, expiresAt, attempt);
+    unlinkNow(job, attempt);
 }
 
-bool CleanupScheduler::startUnlink(const std::string& id, Millis expiresAt, int attempt)
+bool CleanupScheduler::startUnlink(const Job& job, int attempt)
 {
     try {
         // Room in the ring: when full, wait for the oldest unlinks to finish.
         while (_ring->inFlight() >= _ring->capacity() && _ring->answering()) collectUnlinks(true);
         if (!_ring->answering()) return false;
         const std::uint64_t tag = ++_nextTag;
-        InFlight& op = _inFlight[tag] = InFlight{id, _exportsDir + "/" + id, expiresAt, attempt};
+        InFlight& op = _inFlight[tag] = InFlight{job, _exportsDir + "/" + job.id, attempt};
         if (!_ring->submit(op.path.c_str(), tag)) {
             _inFlight.erase(tag);
             return false; // unlinked on this thread instead
@@ -130,7 +182,7 @@ bool CleanupScheduler::startUnlink(const std::string& id, Millis expiresAt, int 
         }
         return true;
     } catch (const std::exception& e) {
-        _logger.error("cleanup of " + id + ": io_uring: " + e.what());
+        _logger.error("cleanup of " + job.id + ": io_uring: " + e.what());
         return false;
     }
 }
@@ -147,9 +199,9 @@ void CleanupScheduler::collectUnlinks(bool wait)
         _inFlight.erase(it);
         // A file already gone counts as deleted, as with unlink().
         if (r.error == 0 || r.error == ENOENT)
-            record(op.id, op.expiresAt, now, op.attempt);
+            record(op.job, now, op.attempt);
         else
-            retry(op.id, op.expiresAt, op.attempt, std::string("unlink: ") + std::strerror(r.error));
+            retry(op.job, op.attempt, std::string("unlink: ") + std::strerror(r.error));
     }
 }
 
@@ -170,13 +222,13 @@ void CleanupScheduler::reapTick()
     }
 }
 
-void CleanupScheduler::unlinkNow(const std::string& id, Millis expiresAt, int attempt)
+void CleanupScheduler::unlinkNow(const Job& job, int attempt)
 {
     std::string failure;
     try {
-        const Unlinked file = unlinkExportFile(_exportsDir, id);
+        const Unlinked file = unlinkExportFile(_exportsDir, job.id);
         if (file.ok) {
-            record(id, expiresAt, _clock.nowMs(), attempt);
+            record(job, _clock.nowMs(), attempt);
             return;
         }
         failure = "unlink: " + file.error;
@@ -185,16 +237,16 @@ void CleanupScheduler::unlinkNow(const std::string& id, Millis expiresAt, int at
     } catch (...) {
         failure = "unknown exception";
     }
-    retry(id, expiresAt, attempt, failure);
+    retry(job, attempt, failure);
 }
 
-void CleanupScheduler::record(const std::string& id, Millis expiresAt, Millis deletedAt, int attempt)
+void CleanupScheduler::record(const Job& job, Millis deletedAt, int attempt)
 {
     bool flushNow = false;
     bool scheduleFlush = false;
     {
         std::lock_guard<std::mutex> lock(_doneMutex);
-        _done.push_back({id, expiresAt, deletedAt, attempt});
+        _done.push_back({job, deletedAt, attempt});
         if (_stopped.load()) {
             // stop() records what is left once the timer is idle.
         } else if (_done.size() >= MAX_BATCH) {
@@ -229,7 +281,7 @@ void CleanupScheduler::flush()
     if (batch.empty()) return;
     std::vector<std::pair<std::string, Millis>> deletions;
     deletions.reserve(batch.size());
-    for (const auto& d : batch) deletions.emplace_back(d.id, d.deletedAt);
+    for (const auto& d : batch) deletions.emplace_back(d.job.id, d.deletedAt);
     std::string failure;
     try {
         const std::vector<bool> recorded = _registry.markFilesDeleted(deletions);
@@ -238,12 +290,12 @@ void CleanupScheduler::flush()
             // Counted only when this call recorded the deletion, so a file removed
             // by the sweeper or another process is never counted twice.
             if (i < recorded.size() && recorded[i]) {
-                countDeletion(_metrics, "expired", d.deletedAt, d.expiresAt);
+                countDeletion(_metrics, "expired", d.deletedAt, d.job.expiresAt);
                 if (_logger.information())
-                    _logger.information("event=file_deleted id=" + d.id + " reason=expired lag_ms="
-                                        + std::to_string(d.deletedAt - d.expiresAt));
+                    _logger.information("event=file_deleted id=" + d.job.id + " reason=expired lag_ms="
+                                        + std::to_string(d.deletedAt - d.job.expiresAt));
             }
-            --_pending;
+            finish(d.job.id);
         }
         return;
     } catch (const std::exception& e) {
@@ -253,27 +305,27 @@ void CleanupScheduler::flush()
     }
     // The files are gone; each deletion is tried again whole (its unlink now
     // finds nothing, which counts as done) until the registry takes it.
-    for (const auto& d : batch) retry(d.id, d.expiresAt, d.attempt, failure);
+    for (const auto& d : batch) retry(d.job, d.attempt, failure);
 }
 
-void CleanupScheduler::retry(const std::string& id, Millis expiresAt, int attempt, const std::string& failure)
+void CleanupScheduler::retry(const Job& job, int attempt, const std::string& failure)
 {
     try {
         _metrics.increment(family::CLEANUP_FAILURES);
         const Millis delay = backoffFor(attempt);
-        _logger.warning("cleanup of " + id + " failed (attempt " + std::to_string(attempt + 1)
+        _logger.warning("cleanup of " + job.id + " failed (attempt " + std::to_string(attempt + 1)
                         + "): " + failure + "; retrying in " + std::to_string(delay) + " ms");
         if (_stopped.load()) {
-            --_pending; // the next start's sweeper records it
+            finish(job.id); // the next start's sweeper records it
             return;
         }
         Poco::Timestamp at;
         at += delay * 1000;
-        _timer.schedule(new DeleteTask(*this, id, expiresAt, attempt + 1), at);
+        _timer.schedule(new DeleteTask(*this, job, attempt + 1), at);
     } catch (const std::exception& e) {
         // Without a retry the sweeper is the only one left to delete this file.
-        --_pending;
-        _logger.error("cleanup of " + id + " could not be rescheduled: " + e.what());
+        finish(job.id);
+        _logger.error("cleanup of " + job.id + " could not be rescheduled: " + e.what());
     }
 }
 

@@ -14,6 +14,15 @@ Millis SystemClock::nowMs() const
     return static_cast<Millis>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+Millis Clock::systemTimeAt(Millis t) const
+{
+    const auto aligned = alignment();
+    if (!aligned) return t;
+    // Microseconds to whole milliseconds, rounded up: late, never early.
+    const Millis lateUs = aligned->uncertaintyUs - aligned->offsetUs;
+    return t + (lateUs >= 0 ? (lateUs + 999) / 1000 : -(-lateUs / 1000));
+}
+
 namespace {
 
 struct UtcParts {

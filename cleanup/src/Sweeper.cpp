@@ -59,6 +59,24 @@ void Sweeper::setLocalJobCheck(std::function<bool(const std::string&)> isLocalJo
     _isLocalJob = std::move(isLocalJob);
 }
 
+void Sweeper::setBeforeHeartbeat(std::function<void()> beforeHeartbeat)
+{
+    std::lock_guard<std::mutex> lock(_sweepMutex);
+    _beforeHeartbeat = std::move(beforeHeartbeat);
+}
+
+void Sweeper::heartbeat()
+{
+    if (_beforeHeartbeat) {
+        try {
+            _beforeHeartbeat();
+        } catch (const std::exception& e) {
+            _logger.error(std::string("before heartbeat: ") + e.what());
+        }
+    }
+    _registry.heartbeat(_options.instanceId, _clock.nowMs());
+}
+
 SweepReport Sweeper::sweepOnce()
 {
     std::lock_guard<std::mutex> lock(_sweepMutex);
@@ -78,7 +96,7 @@ SweepReport Sweeper::sweepOnce()
     };
 
     if (_options.longLived)
-        step("heartbeat", [&] { _registry.heartbeat(_options.instanceId, now); });
+        step("heartbeat", [&] { heartbeat(); });
 
     step("interrupted", [&] {
         const auto ids = _registry.failInterrupted(now, _options.leaseMs);
@@ -216,7 +234,7 @@ void Sweeper::start()
                     0, static_cast<long>(_options.sweepIntervalMs));
     _timer.schedule(Poco::Util::Timer::func([this] {
                         try {
-                            _registry.heartbeat(_options.instanceId, _clock.nowMs());
+                            heartbeat();
                         } catch (const std::exception& e) {
                             _logger.error(std::string("heartbeat failed: ") + e.what());
                         }

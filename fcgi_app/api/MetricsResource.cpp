@@ -18,6 +18,10 @@ Response MetricsResource::get(const Request&)
     _context.metrics.set(cleanup::family::EXPORT_FILES, "", double(usage.files));
     _context.metrics.set(cleanup::family::EXPORT_BYTES, "", double(usage.bytes));
     const Millis now = _context.clock.nowMs();
+    if (const auto aligned = _context.clock.alignment()) {
+        _context.metrics.set(cleanup::family::REGISTRY_CLOCK_OFFSET, "", double(aligned->offsetUs) / 1e6);
+        _context.metrics.set(cleanup::family::REGISTRY_CLOCK_AGE, "", double(aligned->ageMs) / 1000.0);
+    }
     try {
         _context.metrics.set(cleanup::family::PENDING_CLEANUPS, "", double(_context.registry.countPendingCleanups()));
         auto oldest = _context.registry.oldestOverdue(now);

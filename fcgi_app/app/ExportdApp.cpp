@@ -8,10 +8,10 @@
 #include "export/ConfigError.h"
 
 #include "cleanup/CleanupScheduler.h"
+#include "cleanup/ExpiryWatcher.h"
+#include "cleanup/ExportId.h"
 #include "cleanup/Registry.h"
-#include "cleanup/ExportId.h"
-#include "cleanup/Sweeper.h"
-#include "cleanup/ExportId.h"
+#include "cleanup/RegistryClock.h"
 #include "cleanup/Sweeper.h"
 
 #include <Poco/AutoPtr.h>
@@ -68,6 +68,19 @@ void makeDirectory(const std::string& path, mode_t mode, int gid, const char* ke
                           std::strerror(errno));
     if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0)
         throw ConfigError(std::string(key) + ": cannot set mode of '" + path + "': " + std::strerror(errno));
+}
+
+// A host whose clock is off says so at start (the metrics keep showing it).
+void logClockOffset(Poco::Logger& log, const cleanup::Clock& clock)
+{
+    const auto aligned = clock.alignment();
+    if (!aligned) return;
+    const std::string text = "event=registry_clock offset_ms=" + std::to_string(aligned->offsetUs / 1000)
+        + " uncertainty_ms=" + std::to_string(aligned->uncertaintyUs / 1000);
+    if (aligned->offsetUs > 1000000 || aligned->offsetUs < -1000000)
+        log.warning(text + " (this host's clock is off the registry's; exportd keeps the registry's time)");
+    else
+        log.information(text);
 }
 
 } // namespace
@@ -182,7 +195,8 @@ int ExportdApp::sweepOnce()
     const Config config = loadConfig(_configPath, _configGiven);
     makeDirectory(config.exportsDir, 0750, config.fileGid, "exports_dir", true);
     auto registry = cleanup::openRegistry(config.registry);
-    cleanup::SystemClock clock;
+    // Overdue means overdue by the registry's clock (docs/operations.md, Several hosts: failover).
+    cleanup::RegistryClock clock(*registry);
     cleanup::Metrics metrics;
     cleanup::CleanupScheduler scheduler(*registry, metrics, clock, config.exportsDir,
                                         Poco::Logger::get("exportd.cleanup"));
@@ -221,7 +235,10 @@ int ExportdApp::serve()
     const int listenFd = openListenSocket(config.listen, config.fileGid, listenDescription);
 
     auto registry = cleanup::openRegistry(config.registry);
-    cleanup::SystemClock clock;
+    // Every time this process writes to the registry or compares with one read
+    // there is the registry's (docs/operations.md, Several hosts: failover).
+    cleanup::RegistryClock clock(*registry);
+    logClockOffset(log, clock);
     cleanup::Metrics metrics;
     const std::string instanceId = cleanup::newExportId();
 
@@ -251,8 +268,14 @@ int ExportdApp::serve()
     sweeperOptions.registryKeepMs = config.registryKeepSeconds * 1000;
     cleanup::Sweeper sweeper(*registry, scheduler, metrics, clock, sweeperOptions, Poco::Logger::get("exportd.sweep"));
     sweeper.setLocalJobCheck([&runner](const std::string& id) { return runner.isLocalJob(id); });
+    sweeper.setBeforeHeartbeat([&clock] { clock.sync(); });
     registry->heartbeat(instanceId, clock.nowMs());
     sweeper.start(); // the start-up sweep runs before the first request is taken
+
+    cleanup::ExpiryWatcherOptions watcherOptions;
+    watcherOptions.instanceId = instanceId;
+    cleanup::ExpiryWatcher watcher(*registry, scheduler, metrics, watcherOptions, Poco::Logger::get("exportd.cleanup"));
+    watcher.start();
 
     Api api(config, *registry, runner, scheduler, metrics, clock, catalogHolder, instanceId,
             Poco::Logger::get("exportd.api"));
@@ -294,6 +317,7 @@ int ExportdApp::serve()
     if (listenFd != 0 && config.listen.rfind("unix:", 0) == 0)
         ::unlink(config.listen.substr(5).c_str());
     server.stop();      // requests in flight are answered
+    watcher.stop();
     sweeper.stop();
     runner.shutdown();  // running jobs: failed/interrupted, partial files removed
     scheduler.stop();   // pending deletions: the next start's sweeper claims them

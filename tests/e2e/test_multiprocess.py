@@ -4,10 +4,12 @@ upstream with both sockets.
 - Exports made through either process are polled and downloaded through the
   other: nginx's timed access log names the exportd that answered each request,
   the registry names the process that ran each job.
-- While both run, each export's owner timer and both sweepers race for the same
+- While both run, each export's owner timer, the other process's timer (its
+  expiry watcher times every ready export) and both sweepers race for the same
   deletions; after `kill -9` of one, its pending deletions fall to the other:
-  its sweeper deletes what falls due while the dead process's lease runs out,
-  then claims and times the rest. Every file goes within the promise.
+  its watcher's timers delete them (tests/e2e/test_failover.py measures how
+  late), and its sweeper claims the rest once the lease runs out. Every file
+  goes within the promise.
 - No transition is applied twice: SQLite triggers record every UPDATE of
   status/file_deleted_at in the registry (tests/e2e/registry_audit.py).
 """

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,6 +53,12 @@ enum class UnlinkMode {
 /// and recorded as above, so a deletion is still recorded only once the file is
 /// gone.
 ///
+/// Times are the registry's (the injected clock's, a RegistryClock in the
+/// application): each timer is set for the system clock's reading at which
+/// that clock reaches the time (Clock::systemTimeAt). An export has one timer
+/// at most: scheduling it again only moves its timer earlier, so the export's
+/// maker, the sweeper and the ExpiryWatcher may each schedule what they know of.
+///
 /// schedule() may be called from any thread. Lives as long as the application;
 /// the destructor cancels what is pending (the sweeper of the next start picks
 /// it up).
@@ -64,11 +71,24 @@ public:
     CleanupScheduler(const CleanupScheduler&) = delete;
     CleanupScheduler& operator=(const CleanupScheduler&) = delete;
 
-    /// Deletes the file of export `id` at `expiresAt` (at once if it has passed).
-    void schedule(const std::string& id, Millis expiresAt);
+    /// Deletes the file of export `id` at `expiresAt` + `delayMs` (at once if
+    /// that has passed); `expiresAt` is what the lag is measured from. When `id`
+    /// has a timer already (or its deletion was done since the watcher's last
+    /// read, see watchMark()), only an earlier time moves it. Returns true when
+    /// a timer was set or moved.
+    bool schedule(const std::string& id, Millis expiresAt, Millis delayMs = 0);
 
     /// Deletions scheduled and not yet done (including ones being retried).
     std::int64_t pending() const { return _pending.load(); }
+
+    /// For a reader of the registry's pending exports (ExpiryWatcher): call
+    /// before each read, and forgetFinished() with the mark after scheduling
+    /// what it returned. From the first call on, the ids of deletions done are
+    /// kept until a read that began after they were recorded has been handled,
+    /// so that a read older than the recording does not schedule them again.
+    std::uint64_t watchMark();
+    /// Forgets the deletions done up to `mark` (a watchMark() value).
+    void forgetFinished(std::uint64_t mark);
 
     /// Cancels every pending task, waits for the unlinks already started,
     /// records the deletions done, and stops the timer thread. Idempotent.
@@ -92,25 +112,39 @@ private:
     class ChoreTask;
     friend class DeleteTask;
     friend class ChoreTask;
-    struct Done {
+    /// One deletion's identity through its attempts: the export, its expiry,
+    /// and the token of the timer that started it (a timer moved earlier gets
+    /// a new token; the old one then does nothing when it fires).
+    struct Job {
         std::string id;
         Millis expiresAt;
+        std::uint64_t token;
+    };
+    struct Done {
+        Job job;
         Millis deletedAt;
         int attempt;
     };
     struct InFlight {
-        std::string id;
+        Job job;
         std::string path;
-        Millis expiresAt;
         int attempt;
     };
-    void runDeletion(const std::string& id, Millis expiresAt, int attempt);
-    void unlinkNow(const std::string& id, Millis expiresAt, int attempt);
-    bool startUnlink(const std::string& id, Millis expiresAt, int attempt);
+    /// The timer an export has (or had, until the watcher's next read).
+    struct Timed {
+        Millis at;
+        std::uint64_t token;
+        bool finished;
+    };
+    void runDeletion(const Job& job, int attempt);
+    bool isCurrent(const Job& job);
+    void finish(const std::string& id);
+    void unlinkNow(const Job& job, int attempt);
+    bool startUnlink(const Job& job, int attempt);
     void collectUnlinks(bool wait);
     void reapTick();
-    void retry(const std::string& id, Millis expiresAt, int attempt, const std::string& failure);
-    void record(const std::string& id, Millis expiresAt, Millis deletedAt, int attempt);
+    void retry(const Job& job, int attempt, const std::string& failure);
+    void record(const Job& job, Millis deletedAt, int attempt);
     void flush();
 
     Registry& _registry;
@@ -124,6 +158,12 @@ private:
     std::mutex _doneMutex;
     std::vector<Done> _done;       ///< unlinked, not yet recorded
     bool _flushScheduled = false;
+    std::mutex _timedMutex;
+    std::unordered_map<std::string, Timed> _timed; ///< one entry per export with a timer
+    std::deque<std::pair<std::uint64_t, std::string>> _finished; ///< (mark, id), oldest first
+    std::uint64_t _nextToken = 0;
+    std::uint64_t _finishMark = 0;
+    bool _keepFinished = false;                    ///< set by the first watchMark()
     // Timer thread only (and stop(), once the timer is idle):
     std::unique_ptr<UnlinkRing> _ring;
     std::unordered_map<std::uint64_t, InFlight> _inFlight;

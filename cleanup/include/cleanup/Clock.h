@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace exportd::cleanup {
@@ -10,17 +11,34 @@ namespace exportd::cleanup {
 /// scheduler is one of these.
 using Millis = std::int64_t;
 
+/// How a clock is set against the system clock (RegistryClock).
+struct ClockAlignment {
+    Millis offsetUs = 0;      ///< this clock minus the system clock, in microseconds
+    Millis uncertaintyUs = 0; ///< how far the true offset may be from offsetUs either way
+    Millis ageMs = 0;         ///< since the offset was last measured
+};
+
 /// Source of "now". Injected everywhere time matters so that expiry logic is
 /// tested without sleeping. Implementations are safe to call from any thread.
 class Clock {
 public:
     virtual ~Clock() = default;
     virtual Millis nowMs() const = 0;
-    /// True when this clock is the system's wall clock, so that a registry may
-    /// read the time itself at the instant it applies a decision (SQLite's
-    /// julianday('now') inside the statement) and need not trust a reading
-    /// taken before. The download gate relies on it (Registry::authorizeDownloadAt).
+    /// True when the registry may read the time itself at the instant it
+    /// applies a decision (SQLite's julianday('now'), PostgreSQL's
+    /// clock_timestamp(), inside the statement) and need not trust a reading
+    /// taken before: this clock is the system's wall clock or aligned to the
+    /// registry's (RegistryClock). The download gate relies on it
+    /// (Registry::authorizeDownloadAt).
     virtual bool registryMayReadSystemTime() const { return false; }
+    /// The offset to the system clock, for a clock set apart from it
+    /// (RegistryClock); nothing for one that reads the system clock or none.
+    virtual std::optional<ClockAlignment> alignment() const { return std::nullopt; }
+    /// The system clock's reading (what an operating system timer waits for)
+    /// at which this clock will read at least `t`: `t` itself, or for an
+    /// aligned clock `t` minus the offset, rounded late by the offset's
+    /// uncertainty, so that a timer set there never fires early by this clock.
+    Millis systemTimeAt(Millis t) const;
 };
 
 /// The wall clock (CLOCK_REALTIME): expiry times are absolute instants shared

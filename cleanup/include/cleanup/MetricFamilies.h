@@ -85,12 +85,23 @@ inline constexpr MetricFamily PENDING_CLEANUPS{"exportd_pending_cleanups", Metri
                                                "Ready files still on disk, due or not."};
 inline constexpr MetricFamily OLDEST_OVERDUE_FILE{"exportd_oldest_overdue_file_seconds", MetricType::Gauge,
                                                   "How long the oldest expired-but-present file has been overdue."};
+inline constexpr MetricFamily EXPIRY_WATCH_FAILURES{
+    "exportd_expiry_watch_failures_total", MetricType::Counter,
+    "Reads of the registry's pending exports by the expiry watcher that failed (retried at its next poll)."};
+
+// --- the registry's clock (cleanup::RegistryClock) ---------------------------
+inline constexpr MetricFamily REGISTRY_CLOCK_OFFSET{
+    "exportd_registry_clock_offset_seconds", MetricType::Gauge,
+    "The registry's clock minus this host's system clock, as last measured; exportd keeps the registry's time."};
+inline constexpr MetricFamily REGISTRY_CLOCK_AGE{"exportd_registry_clock_offset_age_seconds", MetricType::Gauge,
+                                                 "Seconds since the offset to the registry's clock was measured."};
 
 /// Every family above: what Metrics declares when constructed.
 inline constexpr const MetricFamily* ALL[] = {
     &REQUESTS,      &EXPORTS_CREATED, &DOWNLOADS,        &DOWNLOAD_AUTHORIZATIONS, &EXPORTS_COMPLETED,
     &EXPORTS_FAILED, &EXPORT_DURATION, &FILES_DELETED,    &CLEANUP_LAG,             &CLEANUP_FAILURES,
     &LAST_SWEEP,    &EXPORT_FILES,    &EXPORT_BYTES,     &PENDING_CLEANUPS,        &OLDEST_OVERDUE_FILE,
+    &EXPIRY_WATCH_FAILURES, &REGISTRY_CLOCK_OFFSET, &REGISTRY_CLOCK_AGE,
 };
 
 } // namespace family

@@ -67,6 +67,11 @@ public:
     /// Returns true for the ids of jobs this process is running right now; the
     /// sweeper never deletes their `.part` file. Set before start().
     void setLocalJobCheck(std::function<bool(const std::string&)> isLocalJob);
+    /// Runs before each heartbeat (the application re-measures its
+    /// RegistryClock there, so that the lease is written in the registry's
+    /// time); an exception it throws is logged and the heartbeat goes on. Set
+    /// before start().
+    void setBeforeHeartbeat(std::function<void()> beforeHeartbeat);
 
     SweepReport sweepOnce();
     void start();
@@ -75,6 +80,8 @@ public:
 private:
     /// The directory step of sweepOnce(): .part, orphan and stale files.
     void sweepDirectory(Millis now, SweepReport& report);
+    /// The before-heartbeat hook, then the heartbeat. Throws RegistryError.
+    void heartbeat();
 
     Registry& _registry;
     CleanupScheduler& _scheduler;
@@ -83,6 +90,7 @@ private:
     SweeperOptions _options;
     Poco::Logger& _logger;
     std::function<bool(const std::string&)> _isLocalJob;
+    std::function<void()> _beforeHeartbeat;
     std::mutex _sweepMutex;
     Poco::Util::Timer _timer;
     bool _started = false;

@@ -26,6 +26,8 @@ class CleanupSchedulerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testFailedDeleteIsRetriedUntilItSucceeds);
     CPPUNIT_TEST(testStopCancelsPendingDeletions);
     CPPUNIT_TEST(testStopRecordsEveryFileItDeleted);
+    CPPUNIT_TEST(testSchedulingAgainKeepsOneTimerAndAnEarlierTimeWins);
+    CPPUNIT_TEST(testDoneDeletionIsNotScheduledAgainUntilForgotten);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -212,6 +214,51 @@ public:
             CPPUNIT_ASSERT_EQUAL(std::string(exists(path(id)) ? "ready" : "expired"), toString(_reg->find(id)->status));
         std::printf("\n  stop() with %lld of %d deletions pending: %d files gone, all recorded\n",
                     static_cast<long long>(pendingAtStop), n, gone);
+    }
+
+    // Verifies one timer per export: the maker, the sweeper and the watcher
+    // may each schedule it; a later time changes nothing, an earlier one
+    // moves the timer, and the deletion happens (and counts) once.
+    void testSchedulingAgainKeepsOneTimerAndAnEarlierTimeWins()
+    {
+        const std::string id = newFile("twice");
+        const Millis expires = _clock.nowMs() + 300;
+        makeReady(*_reg, id, _clock.nowMs(), expires);
+        CPPUNIT_ASSERT(_scheduler->schedule(id, expires, 5000));
+        CPPUNIT_ASSERT(!_scheduler->schedule(id, expires, 5000));
+        CPPUNIT_ASSERT(!_scheduler->schedule(id, expires, 6000));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(1), _scheduler->pending());
+        CPPUNIT_ASSERT(_scheduler->schedule(id, expires));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(1), _scheduler->pending());
+        CPPUNIT_ASSERT(waitFor([&] { return _scheduler->pending() == 0; }));
+        const Millis deleted = _reg->find(id)->fileDeletedAt.value_or(0);
+        CPPUNIT_ASSERT(deleted >= expires);
+        CPPUNIT_ASSERT_MESSAGE("the earlier time did not win", deleted < expires + 5000);
+        CPPUNIT_ASSERT_EQUAL(1.0, _metrics->value("exportd_files_deleted_total", "reason=\"expired\""));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), _metrics->count("exportd_cleanup_lag_seconds"));
+    }
+
+    // Verifies the watcher's marks: once a reader of the registry takes
+    // marks, a deletion done stays known (a read that began before it was
+    // recorded may still list the export) until a mark taken after it is
+    // forgotten; then scheduling it again sets a new timer (harmless: the
+    // file is gone and the registry says so).
+    void testDoneDeletionIsNotScheduledAgainUntilForgotten()
+    {
+        const std::string id = newFile("done");
+        const Millis expires = _clock.nowMs();
+        makeReady(*_reg, id, expires, expires);
+        const std::uint64_t before = _scheduler->watchMark();
+        CPPUNIT_ASSERT(_scheduler->schedule(id, expires));
+        CPPUNIT_ASSERT(waitFor([&] { return _scheduler->pending() == 0; }));
+        CPPUNIT_ASSERT(!_scheduler->schedule(id, expires));
+        _scheduler->forgetFinished(before);
+        CPPUNIT_ASSERT(!_scheduler->schedule(id, expires));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), _scheduler->pending());
+        _scheduler->forgetFinished(_scheduler->watchMark());
+        CPPUNIT_ASSERT(_scheduler->schedule(id, expires));
+        CPPUNIT_ASSERT(waitFor([&] { return _scheduler->pending() == 0; }));
+        CPPUNIT_ASSERT_EQUAL(1.0, _metrics->value("exportd_files_deleted_total", "reason=\"expired\""));
     }
 
 protected:

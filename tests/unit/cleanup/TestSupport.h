@@ -38,6 +38,14 @@ private:
     std::string _path;
 };
 
+/// Makes `<dir>/exports` (0750, as exportd does) and returns its path.
+inline std::string makeExportsDir(const TempDir& dir)
+{
+    const std::string path = dir.file("exports");
+    if (::mkdir(path.c_str(), 0750) != 0) throw std::runtime_error("mkdir " + path);
+    return path;
+}
+
 inline void writeFile(const std::string& path, const std::string& content = "a,b\r\n1,2\r\n")
 {
     std::ofstream out(path, std::ios::binary);
