@@ -169,8 +169,13 @@ int openListenSocket(const std::string& listen, int fileGid, std::string& descri
     return bindTcp(listen);
 }
 
-// Arms a worker's Deadline on a connection (a fresh deadline each arm()) and
-// disarms it when destroyed.
+// Arms a worker's Deadline on a connection and disarms it when destroyed. The
+// watchdog shuts down a copy of the connection (a dup), never the worker's
+// own descriptor, which libfcgi may close and the number be reused meanwhile.
+// One copy serves the whole request: lift() suspends the deadline while the
+// answer is computed and arm() sets it again for writing, without another
+// dup and close (a system call costs microseconds on a virtual machine, a
+// status poll about forty; bench/RESULTS.md, status polls).
 class FcgiServer::ArmedDeadline {
 public:
     ArmedDeadline(Deadline& deadline, std::chrono::seconds timeout) : _deadline(deadline), _timeout(timeout) {}
@@ -178,15 +183,29 @@ public:
     ArmedDeadline(const ArmedDeadline&) = delete;
     ArmedDeadline& operator=(const ArmedDeadline&) = delete;
 
+    /// A deadline of `timeout` from now over the connection.
     void arm(int connection)
     {
-        disarm();
+        {
+            std::lock_guard<std::mutex> lock(_deadline.mutex);
+            if (_deadline.fd >= 0) {
+                _deadline.until = std::chrono::steady_clock::now() + _timeout;
+                return;
+            }
+        }
         const int copy = connection < 0 ? -1 : ::fcntl(connection, F_DUPFD_CLOEXEC, 0);
         if (copy < 0)
             return;
         std::lock_guard<std::mutex> lock(_deadline.mutex);
         _deadline.fd = copy;
         _deadline.until = std::chrono::steady_clock::now() + _timeout;
+    }
+
+    /// No deadline until the next arm(); the copy is kept for it.
+    void lift()
+    {
+        std::lock_guard<std::mutex> lock(_deadline.mutex);
+        _deadline.until = std::chrono::steady_clock::time_point::max();
     }
 
     void disarm()
@@ -207,6 +226,10 @@ FcgiServer::FcgiServer(int listenFd, int threads, int readTimeoutSeconds, std::i
     : _fd(listenFd), _threads(threads), _readTimeout(std::max(1, readTimeoutSeconds)), _maxBodyBytes(maxBodyBytes),
       _identityParam(std::move(identityParam)), _handler(std::move(handler)), _logger(logger)
 {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    _tcp = ::getsockname(_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0
+        && (address.ss_family == AF_INET || address.ss_family == AF_INET6);
     FCGX_Init();
 }
 
@@ -311,8 +334,10 @@ int FcgiServer::acceptConnection()
         }
         return -1;
     }
-    int one = 1; // as libfcgi does for TCP; refused harmlessly by a unix socket
-    ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (_tcp) { // as libfcgi does (not asked of a unix socket: one system call saved per request)
+        int one = 1;
+        ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     return conn;
 }
 
@@ -395,7 +420,7 @@ void FcgiServer::serve()
                 int got = FCGX_GetStr(&request.body[0], static_cast<int>(length), req.in);
                 request.body.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
             }
-            guard.disarm(); // the request is read; answering it has no deadline
+            guard.lift(); // the request is read; answering it has no deadline
             response = _handler(request);
         } catch (const std::exception& e) {
             _logger.error("event=request_failed error=\"%s\"", std::string(e.what()));
