@@ -6,11 +6,11 @@
 #   install-deps.sh [--test]   (--test adds what the test suite needs)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libfcgi-dev libpoco-dev libjsoncpp-dev
-          libsqlite3-dev libxlsxwriter-dev liburing-dev libssl-dev nginx sqlite3 openssl ca-certificates curl)
+          libsqlite3-dev libpq-dev libxlsxwriter-dev liburing-dev libssl-dev nginx sqlite3 openssl ca-certificates curl)
 if [[ ${1:-} == --test ]]; then
   packages+=(libcppunit-dev python3 unzip spawn-fcgi clang libclang-rt-14-dev
              apache2-utils e2fsprogs procps psmisc strace systemd shellcheck util-linux
-             lintian mmdebstrap)
+             lintian mmdebstrap postgresql postgresql-client)
 fi
 missing=()
 for p in "${packages[@]}"; do

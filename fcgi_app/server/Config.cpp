@@ -43,6 +43,7 @@ const std::map<std::string, std::string>& configDefaults()
         {"max_filters_bytes", "8192"},
         {"max_queued_exports", "64"},
         {"owner_quota_bytes", "2147483648"},
+        {"max_source_connections", "4"},
     };
     return defaults;
 }
@@ -116,8 +117,12 @@ Config loadConfig(const std::string& path, bool required)
         throw ConfigError("data_dir: must not be empty");
     c.exportsDir = values["exports_dir"].empty() ? c.dataDir + "/exports" : values["exports_dir"];
     c.registry = values["registry"].empty() ? "sqlite:" + c.dataDir + "/registry.db" : values["registry"];
-    if (c.registry.rfind("sqlite:", 0) != 0)
-        throw ConfigError("registry: '" + c.registry + "' is not supported (use sqlite:<path>)");
+    // SQLite, or PostgreSQL by a libpq URI (or "postgresql:" and a key=value
+    // string). The value is not repeated in the message: it may hold a password.
+    if (c.registry.rfind("sqlite:", 0) != 0 && c.registry.rfind("postgresql:", 0) != 0
+        && c.registry.rfind("postgres://", 0) != 0)
+        throw ConfigError("registry: scheme '" + c.registry.substr(0, c.registry.find(':'))
+                          + "' is not supported (use sqlite:<path> or postgresql://...)");
     c.datasetsFile = values["datasets_file"];
     c.listen = values["listen"];
     c.requestThreads = static_cast<int>(toInt(values, "request_threads", 1, 1024));
@@ -143,6 +148,7 @@ Config loadConfig(const std::string& path, bool required)
     c.maxFiltersBytes = toInt(values, "max_filters_bytes", 64, 64LL * 1024 * 1024);
     c.maxQueuedExports = static_cast<int>(toInt(values, "max_queued_exports", 1, 1000000));
     c.ownerQuotaBytes = toInt(values, "owner_quota_bytes", 1, INT64_MAX);
+    c.maxSourceConnections = static_cast<int>(toInt(values, "max_source_connections", 1, 1000));
 
     if (c.fileGroup.empty())
         throw ConfigError("file_group: must not be empty");
