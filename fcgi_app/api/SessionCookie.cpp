@@ -2,13 +2,12 @@
 
 #include "cleanup/ExportId.h"
 
-#include <Poco/Base64Encoder.h>
-
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
-#include <sstream>
+#include <atomic>
 #include <stdexcept>
 
 namespace exportd {
@@ -17,32 +16,76 @@ namespace {
 
 constexpr std::size_t ID_LENGTH = 22;  // cleanup::newExportId()
 constexpr std::size_t MAC_LENGTH = 43; // 32 bytes in base64url without padding
+constexpr const char* MAC_PREFIX = "exportd-session:";
 
+std::atomic<std::uint64_t> nextKeyId{1};
+
+/// base64url without padding, from OpenSSL's base64 (EVP_EncodeBlock). Every
+/// request verifies one MAC: an ostringstream with Poco::Base64Encoder cost
+/// more than the HMAC itself and shares the global locale's counters between
+/// the request threads (bench/RESULTS.md, status polls).
 std::string base64Url(const unsigned char* data, std::size_t size)
 {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
-    encoder.rdbuf()->setLineLength(0);
-    encoder.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-    encoder.close();
-    return out.str();
+    std::string out(4 * ((size + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+    out.resize(static_cast<std::size_t>(n));
+    while (!out.empty() && out.back() == '=')
+        out.pop_back();
+    for (char& c : out) {
+        if (c == '+')
+            c = '-';
+        else if (c == '/')
+            c = '_';
+    }
+    return out;
 }
 
 } // namespace
 
-SessionCookie::SessionCookie(std::string key) : _key(std::move(key))
+void SessionCookie::MacContextFree::operator()(evp_mac_ctx_st* context) const
 {
-    if (_key.size() < 32)
-        throw std::invalid_argument("session cookie key: at least 32 bytes are needed");
+    EVP_MAC_CTX_free(context);
 }
+
+SessionCookie::SessionCookie(std::string key) : _keyId(nextKeyId.fetch_add(1))
+{
+    if (key.size() < 32)
+        throw std::invalid_argument("session cookie key: at least 32 bytes are needed");
+    EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (hmac == nullptr)
+        throw std::runtime_error("HMAC is not available from OpenSSL");
+    _keyed.reset(EVP_MAC_CTX_new(hmac));
+    EVP_MAC_free(hmac); // the context holds its own reference
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (!_keyed || !EVP_MAC_init(_keyed.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params))
+        throw std::runtime_error("HMAC-SHA256 key set-up failed");
+    OPENSSL_cleanse(key.data(), key.size());
+}
+
+SessionCookie::~SessionCookie() = default;
 
 std::string SessionCookie::mac(std::string_view sessionId) const
 {
+    // One keyed context per thread, copied once from _keyed: restarting it
+    // (EVP_MAC_init without a key) reuses the key's precomputed pads, with no
+    // algorithm lookup, allocation or lock. OpenSSL's one-shot HMAC() did all
+    // three on every request and cost a status poll a fifth of its CPU
+    // (bench/RESULTS.md, status polls).
+    thread_local std::uint64_t localKeyId = 0;
+    thread_local MacContext local;
+    if (localKeyId != _keyId) {
+        local.reset(EVP_MAC_CTX_dup(_keyed.get()));
+        localKeyId = local ? _keyId : 0;
+    }
     unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    const std::string message = "exportd-session:" + std::string(sessionId);
-    if (!HMAC(EVP_sha256(), _key.data(), static_cast<int>(_key.size()),
-              reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length))
+    std::size_t length = 0;
+    const std::string_view prefix(MAC_PREFIX);
+    if (!local || !EVP_MAC_init(local.get(), nullptr, 0, nullptr)
+        || !EVP_MAC_update(local.get(), reinterpret_cast<const unsigned char*>(prefix.data()), prefix.size())
+        || !EVP_MAC_update(local.get(), reinterpret_cast<const unsigned char*>(sessionId.data()), sessionId.size())
+        || !EVP_MAC_final(local.get(), digest, &length, sizeof digest))
         throw std::runtime_error("HMAC-SHA256 failed");
     return base64Url(digest, length);
 }

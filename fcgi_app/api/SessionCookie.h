@@ -2,9 +2,13 @@
 
 #include "server/Http.h"
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+struct evp_mac_ctx_st;
 
 namespace exportd {
 
@@ -25,6 +29,7 @@ public:
     static constexpr const char* SECURE_NAME = "__Host-exportd_session";
 
     explicit SessionCookie(std::string key);
+    ~SessionCookie();
 
     /// A new signed value.
     std::string mint() const;
@@ -42,9 +47,17 @@ public:
     static bool isHttps(const Request& request);
 
 private:
+    struct MacContextFree {
+        void operator()(evp_mac_ctx_st* context) const;
+    };
+    using MacContext = std::unique_ptr<evp_mac_ctx_st, MacContextFree>;
+
     std::string mac(std::string_view sessionId) const;
 
-    std::string _key;
+    /// HMAC-SHA256 keyed once; each thread computes on its own copy (mac()).
+    MacContext _keyed;
+    /// Names this key for the threads' copies; never reused in the process.
+    std::uint64_t _keyId;
 };
 
 } // namespace exportd

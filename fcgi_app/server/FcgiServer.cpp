@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <cctype>
 #include <string_view>
@@ -31,6 +32,43 @@
 namespace exportd {
 
 namespace {
+
+/// The FastCGI params a Request carries, read in one pass over libfcgi's
+/// `envp` ("NAME=value" strings), each at its first occurrence as
+/// FCGX_GetParam finds it; absent ones are empty. One FCGX_GetParam per name
+/// scanned every param eleven times: about 6,500 instructions a request
+/// against 4,300 for this pass, of some 80,000 for a status poll
+/// (bench/RESULTS.md, status polls).
+void readParams(char** envp, const std::string& identityParam, Request& request, std::string& uri,
+                std::string& lengthText)
+{
+    const std::pair<std::string_view, std::string*> wanted[] = {
+        {"REQUEST_METHOD", &request.method},
+        {"REQUEST_URI", &uri},
+        {"CONTENT_LENGTH", &lengthText},
+        {"CONTENT_TYPE", &request.headers["content-type"]},
+        {"HTTP_ACCEPT", &request.headers["accept"]},
+        {"HTTP_COOKIE", &request.headers["cookie"]},
+        {"HTTP_RANGE", &request.headers["range"]},
+        {"REMOTE_ADDR", &request.params["REMOTE_ADDR"]},
+        {"EXPORTD_FILE_GONE", &request.params["EXPORTD_FILE_GONE"]},
+        {"HTTPS", &request.params["HTTPS"]},
+        {identityParam, &request.params[identityParam]},
+    };
+    bool seen[std::size(wanted)] = {};
+    for (char** p = envp; p != nullptr && *p != nullptr; ++p) {
+        const char* eq = std::strchr(*p, '=');
+        if (eq == nullptr)
+            continue;
+        const std::string_view name(*p, static_cast<std::size_t>(eq - *p));
+        for (std::size_t i = 0; i < std::size(wanted); ++i) {
+            if (!seen[i] && wanted[i].first == name) {
+                *wanted[i].second = eq + 1;
+                seen[i] = true;
+            }
+        }
+    }
+}
 
 bool isListeningSocket(int fd)
 {
@@ -169,8 +207,13 @@ int openListenSocket(const std::string& listen, int fileGid, std::string& descri
     return bindTcp(listen);
 }
 
-// Arms a worker's Deadline on a connection (a fresh deadline each arm()) and
-// disarms it when destroyed.
+// Arms a worker's Deadline on a connection and disarms it when destroyed. The
+// watchdog shuts down a copy of the connection (a dup), never the worker's
+// own descriptor, which libfcgi may close and the number be reused meanwhile.
+// One copy serves the whole request: lift() suspends the deadline while the
+// answer is computed and arm() sets it again for writing, without another
+// dup and close (a system call costs microseconds on a virtual machine, a
+// status poll about forty; bench/RESULTS.md, status polls).
 class FcgiServer::ArmedDeadline {
 public:
     ArmedDeadline(Deadline& deadline, std::chrono::seconds timeout) : _deadline(deadline), _timeout(timeout) {}
@@ -178,15 +221,29 @@ public:
     ArmedDeadline(const ArmedDeadline&) = delete;
     ArmedDeadline& operator=(const ArmedDeadline&) = delete;
 
+    /// A deadline of `timeout` from now over the connection.
     void arm(int connection)
     {
-        disarm();
+        {
+            std::lock_guard<std::mutex> lock(_deadline.mutex);
+            if (_deadline.fd >= 0) {
+                _deadline.until = std::chrono::steady_clock::now() + _timeout;
+                return;
+            }
+        }
         const int copy = connection < 0 ? -1 : ::fcntl(connection, F_DUPFD_CLOEXEC, 0);
         if (copy < 0)
             return;
         std::lock_guard<std::mutex> lock(_deadline.mutex);
         _deadline.fd = copy;
         _deadline.until = std::chrono::steady_clock::now() + _timeout;
+    }
+
+    /// No deadline until the next arm(); the copy is kept for it.
+    void lift()
+    {
+        std::lock_guard<std::mutex> lock(_deadline.mutex);
+        _deadline.until = std::chrono::steady_clock::time_point::max();
     }
 
     void disarm()
@@ -207,6 +264,10 @@ FcgiServer::FcgiServer(int listenFd, int threads, int readTimeoutSeconds, std::i
     : _fd(listenFd), _threads(threads), _readTimeout(std::max(1, readTimeoutSeconds)), _maxBodyBytes(maxBodyBytes),
       _identityParam(std::move(identityParam)), _handler(std::move(handler)), _logger(logger)
 {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    _tcp = ::getsockname(_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0
+        && (address.ss_family == AF_INET || address.ss_family == AF_INET6);
     FCGX_Init();
 }
 
@@ -311,8 +372,10 @@ int FcgiServer::acceptConnection()
         }
         return -1;
     }
-    int one = 1; // as libfcgi does for TCP; refused harmlessly by a unix socket
-    ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (_tcp) { // as libfcgi does (not asked of a unix socket: one system call saved per request)
+        int one = 1;
+        ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     return conn;
 }
 
@@ -368,25 +431,13 @@ void FcgiServer::serve()
         Response response;
         try {
             Request request;
-            auto param = [&req](const char* name) {
-                const char* v = FCGX_GetParam(name, req.envp);
-                return v ? std::string(v) : std::string();
-            };
-            request.method = param("REQUEST_METHOD");
-            std::string uri = param("REQUEST_URI");
+            std::string uri, lengthText;
+            readParams(req.envp, _identityParam, request, uri, lengthText);
             const auto q = uri.find('?');
             request.path = uri.substr(0, q);
             request.query = q == std::string::npos ? std::string() : uri.substr(q + 1);
-            request.headers["content-type"] = param("CONTENT_TYPE");
-            request.headers["accept"] = param("HTTP_ACCEPT");
-            request.headers["cookie"] = param("HTTP_COOKIE");
-            request.headers["range"] = param("HTTP_RANGE");
-            for (const char* name : {"REMOTE_ADDR", "EXPORTD_FILE_GONE", "HTTPS"})
-                request.params[name] = param(name);
-            request.params[_identityParam] = param(_identityParam.c_str());
 
             // The body, capped: never read more than maxBodyBytes + 1.
-            const std::string lengthText = param("CONTENT_LENGTH");
             long long length = lengthText.empty() ? 0 : std::atoll(lengthText.c_str());
             if (length > _maxBodyBytes) {
                 request.bodyTooLarge = true;
@@ -395,7 +446,7 @@ void FcgiServer::serve()
                 int got = FCGX_GetStr(&request.body[0], static_cast<int>(length), req.in);
                 request.body.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
             }
-            guard.disarm(); // the request is read; answering it has no deadline
+            guard.lift(); // the request is read; answering it has no deadline
             response = _handler(request);
         } catch (const std::exception& e) {
             _logger.error("event=request_failed error=\"%s\"", std::string(e.what()));

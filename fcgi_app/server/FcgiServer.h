@@ -72,6 +72,7 @@ private:
     int acceptConnection();
 
     int _fd;
+    bool _tcp = false; ///< _fd is a TCP socket (else a unix one)
     int _threads;
     std::chrono::seconds _readTimeout;
     std::vector<std::unique_ptr<Deadline>> _deadlines;

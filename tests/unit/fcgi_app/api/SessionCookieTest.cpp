@@ -2,6 +2,10 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <mutex>
+#include <thread>
+#include <vector>
+
 using exportd::Request;
 using exportd::SessionCookie;
 
@@ -23,6 +27,8 @@ class SessionCookieTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testMintedValueVerifies);
     CPPUNIT_TEST(testInventedOrEditedValuesAreRefused);
     CPPUNIT_TEST(testAnotherKeysValueIsRefused);
+    CPPUNIT_TEST(testValueIsHmacSha256OfTheIdInBase64Url);
+    CPPUNIT_TEST(testEachThreadVerifiesWithItsInstancesKey);
     CPPUNIT_TEST(testSessionOfFindsTheVerifiedValueAmongOthers);
     CPPUNIT_TEST(testTwoDifferentVerifiedSessionsCountAsNone);
     CPPUNIT_TEST(testHttpsUsesOnlyTheHostPrefixedName);
@@ -66,6 +72,43 @@ public:
     {
         SessionCookie ours(KEY), theirs(std::string(KEY) + "-other");
         CPPUNIT_ASSERT(!ours.verify(theirs.mint()));
+    }
+
+    // Verifies the value's form against one computed elsewhere (HMAC-SHA256 of
+    // "exportd-session:" + id, base64url without padding), so that cookies
+    // minted before an upgrade still verify after it.
+    void testValueIsHmacSha256OfTheIdInBase64Url()
+    {
+        SessionCookie c(KEY);
+        CPPUNIT_ASSERT(c.verify("ABCDEFGHIJKLMNOPQRSTdA.2_ds8PbSauFVAPF6-S2NlOrQ8XvM4ebkVt5qifUtos8"));
+        CPPUNIT_ASSERT(c.verify("ABCDEFGHIJKLMNOPQRSTcQ.Qk5Ote49LK5xW6dhepbAURDl_K_lvb-ZO7V8rbl1maU"));
+        CPPUNIT_ASSERT(!c.verify("ABCDEFGHIJKLMNOPQRSTcQ.2_ds8PbSauFVAPF6-S2NlOrQ8XvM4ebkVt5qifUtos8"));
+    }
+
+    // Verifies that instances with different keys, used in turn on the same
+    // threads and on several threads at once, each verify with their own key.
+    void testEachThreadVerifiesWithItsInstancesKey()
+    {
+        std::vector<std::string> failures;
+        std::mutex failuresMutex;
+        auto run = [&](int round) {
+            SessionCookie ours(KEY), theirs(std::string(KEY) + "-other");
+            for (int i = 0; i < 200; ++i) {
+                const std::string a = ours.mint(), b = theirs.mint();
+                if (!ours.verify(a) || theirs.verify(a) || !theirs.verify(b) || ours.verify(b)) {
+                    std::lock_guard<std::mutex> lock(failuresMutex);
+                    failures.push_back("round " + std::to_string(round) + " value " + std::to_string(i));
+                }
+            }
+        };
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back(run, t);
+        for (auto& t : threads)
+            t.join();
+        run(4); // and on this thread, after instances at the same addresses were destroyed
+        run(5);
+        CPPUNIT_ASSERT_EQUAL(std::string(), failures.empty() ? std::string() : failures.front());
     }
 
     void testSessionOfFindsTheVerifiedValueAmongOthers()
