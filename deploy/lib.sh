@@ -75,7 +75,10 @@ deploy_build_exportd() { # install-deps options...
   "$here/deploy/install-deps.sh" "$@"
   build=${EXPORTD_BUILD_DIR:-$here/build}
   if [[ ! -x $build/fcgi_app/exportd || -n $(find "$here/fcgi_app" "$here/cleanup" -newer "$build/fcgi_app/exportd" -name '*.[ch]*' -print -quit) ]]; then
-    cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+    # A build directory configured already (the tests') keeps its options.
+    if [[ ! -s $build/CMakeCache.txt ]]; then
+      cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+    fi
     cmake --build "$build" --target exportd -j"$(nproc)"
   fi
 }

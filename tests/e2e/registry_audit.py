@@ -10,6 +10,11 @@ registry (after exportd created the schema) and then count from them:
 
 `at_ms` is SQLite's own wall clock ('now'), read while the writing statement
 holds the registry's write lock, i.e. at the moment the change was applied.
+
+A stack whose `registry_backend` is "postgresql" (tests/cluster/cluster.py) gets
+the same tables and triggers in PostgreSQL, with at_ms from clock_timestamp()
+read in the trigger, i.e. while the updated row is locked, a few microseconds
+after the gate's own reading; the checks below then read them through its psql.
 """
 import os
 import sqlite3
@@ -37,6 +42,37 @@ AUDIT_SQL = [
     + NOW_MS + "); END",
 ]
 
+PG_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+AUDIT_SQL_POSTGRESQL = """
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS audit_changes (
+  seq bigserial PRIMARY KEY, id text, old_status text, new_status text,
+  old_file_deleted_at bigint, new_file_deleted_at bigint, expires_at bigint, at_ms bigint);
+CREATE TABLE IF NOT EXISTS audit_downloads (
+  seq bigserial PRIMARY KEY, id text, old_count bigint, new_count bigint, status text,
+  expires_at bigint, at_ms bigint);
+CREATE OR REPLACE FUNCTION audit_exports_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_changes (id, old_status, new_status, old_file_deleted_at, new_file_deleted_at,
+                             expires_at, at_ms)
+  VALUES (NEW.id, OLD.status, NEW.status, OLD.file_deleted_at, NEW.file_deleted_at, NEW.expires_at, %(now)s);
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION audit_exports_download() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_downloads (id, old_count, new_count, status, expires_at, at_ms)
+  VALUES (NEW.id, OLD.download_count, NEW.download_count, NEW.status, NEW.expires_at, %(now)s);
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS audit_exports_change ON exports;
+CREATE TRIGGER audit_exports_change AFTER UPDATE OF status, file_deleted_at ON exports
+  FOR EACH ROW EXECUTE FUNCTION audit_exports_change();
+DROP TRIGGER IF EXISTS audit_exports_download ON exports;
+CREATE TRIGGER audit_exports_download AFTER UPDATE OF download_count ON exports
+  FOR EACH ROW EXECUTE FUNCTION audit_exports_download();
+""" % {"now": PG_NOW_MS}
+
 # Every transition docs/api.md, Statuses allows (status before -> status after).
 ALLOWED = {
     ("queued", "running"), ("queued", "failed"), ("queued", "deleted"),
@@ -51,7 +87,14 @@ def connect(stack):
     return db
 
 
+def _postgresql(stack):
+    return getattr(stack, "registry_backend", "sqlite") == "postgresql"
+
+
 def install(stack):
+    if _postgresql(stack):
+        stack.psql(AUDIT_SQL_POSTGRESQL)
+        return
     db = connect(stack)
     try:
         db.execute("BEGIN IMMEDIATE")
@@ -63,6 +106,10 @@ def install(stack):
 
 
 def query(stack, sql, params=()):
+    if _postgresql(stack):
+        if params:
+            raise ValueError("no parameters through psql")
+        return stack.psql(sql)
     db = connect(stack)
     try:
         return db.execute(sql, params).fetchall()
