@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined)
-# into build-fuzz/ from the request parser and SQL builder sources, and runs each
+# into build-fuzz/ through CMake (tests/fuzz/CMakeLists.txt), and runs each
 # for a bounded time on a copy of its seed corpus (tests/fuzz/corpus/<target>/),
 # so the repository never gains files. Prints executions and coverage per target;
 # exits non-zero on a crash, a sanitizer report or a broken invariant (the
@@ -16,42 +16,19 @@ read -ra targets <<<"${EXPORTD_FUZZ_TARGETS:-export_request sql_builder}"
 cxx=${EXPORTD_FUZZ_CXX:-clang++}
 
 command -v "$cxx" >/dev/null || { echo "fuzz: $cxx not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-mkdir -p "$out/obj" "$out/artifacts"
+mkdir -p "$out/artifacts"
 
-# The sources parseExportRequest and buildQuery need, and nothing that touches
-# libfcgi, the registry or the disk.
-app_sources=(fcgi_app/export/ExportRequest fcgi_app/export/FilterSpec fcgi_app/export/SqlBuilder fcgi_app/export/Dataset fcgi_app/export/DateTime
-             fcgi_app/export/JsonText fcgi_app/export/CellText cleanup/src/Clock)
-read -ra pkg_cflags < <(pkg-config --cflags jsoncpp sqlite3)
-read -ra pkg_libs < <(pkg-config --libs jsoncpp sqlite3)
-cxxflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer "-fsanitize=address,undefined" -fno-sanitize-recover=undefined
-          -I"$here/fcgi_app" -I"$here/cleanup/include" "${pkg_cflags[@]}")
-libs=("${pkg_libs[@]}" -lPocoFoundation)
-
-# Rebuild an object when its source or any app header is newer.
-newest_header=$(find "$here/fcgi_app/export" "$here/cleanup/include/cleanup" "$fuzz_dir" -maxdepth 1 -name '*.h' \
-  -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
-compile() { # source object extra-flags...
-  local src=$1 obj=$2; shift 2
-  if [[ ! -f $obj || $src -nt $obj || $newest_header -nt $obj || $0 -nt $obj ]]; then
-    "$cxx" "${cxxflags[@]}" "$@" -c "$src" -o "$obj" || return 1
-  fi
-}
-
+# A build directory of its own, configured for clang with every library
+# instrumented (EXPORTD_FUZZ in the top-level CMakeLists.txt); only the fuzzers
+# and the libraries they link (exportd_export, cleanup) are built.
 echo "fuzz: building into $out"
-objs=()
-for s in "${app_sources[@]}"; do
-  o=$out/obj/$(basename "$s").o
-  compile "$here/$s.cpp" "$o" -fsanitize=fuzzer-no-link || exit 1
-  objs+=("$o")
-done
-for t in "${targets[@]}"; do
-  compile "$fuzz_dir/fuzz_$t.cpp" "$out/obj/fuzz_$t.o" -fsanitize=fuzzer-no-link || exit 1
-  bin=$out/fuzz_$t
-  if [[ ! -x $bin || -n $(find "${objs[@]}" "$out/obj/fuzz_$t.o" -newer "$bin" 2>/dev/null) ]]; then
-    "$cxx" "${cxxflags[@]}" -fsanitize=fuzzer "$out/obj/fuzz_$t.o" "${objs[@]}" "${libs[@]}" -o "$bin" || exit 1
-  fi
-done
+cmake -S "$here" -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER=clang \
+  -DEXPORTD_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null || { echo "fuzz: cmake configure failed" >&2; exit 1; }
+build_targets=()
+for t in "${targets[@]}"; do build_targets+=(--target "fuzz_$t"); done
+cmake --build "$out" -j"$(nproc)" "${build_targets[@]}" 2>&1 |
+  grep -Ev '^\[ *[0-9]+%\]|^Consolidate|^Scanning|^Built target'
+[[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "fuzz: build failed" >&2; exit 1; }
 
 status=0
 summary=()
@@ -63,7 +40,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz_$t: ${seconds}s from $seeds seeds"
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "$out/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+    "$out/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
       -dict="$fuzz_dir/json.dict" -print_final_stats=1 -artifact_prefix="$work/" \
       "$work/corpus" >"$work/log" 2>&1
   rc=$?
