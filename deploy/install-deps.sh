@@ -10,7 +10,7 @@
 # (a host whose clock is off).
 set -euo pipefail
 packages=(build-essential cmake pkg-config libfcgi-dev libpoco-dev libjsoncpp-dev
-          libsqlite3-dev libxlsxwriter-dev liburing-dev libssl-dev nginx sqlite3 openssl ca-certificates curl)
+          libsqlite3-dev libpq-dev libxlsxwriter-dev liburing-dev libssl-dev nginx sqlite3 openssl ca-certificates curl)
 cluster=(postgresql postgresql-client iproute2 mount util-linux procps)
 for option in "$@"; do
   case $option in

@@ -160,6 +160,16 @@ int ExportdApp::checkConfig()
     const Config config = loadConfig(_configPath, _configGiven);
     const DatasetCatalog catalog = DatasetCatalog::loadFile(config.datasetsFile);
     catalog.checkSources();
+    // A database server registry must answer now (a SQLite one is a file that
+    // exportd creates at start: opening it here would create it as whoever runs
+    // the check).
+    if (config.registry.rfind("sqlite:", 0) != 0) {
+        try {
+            cleanup::openRegistry(config.registry)->ping();
+        } catch (const cleanup::RegistryError& e) {
+            throw ConfigError(std::string("registry: ") + e.what());
+        }
+    }
     std::cout << "exportd: configuration OK (" << catalog.all().size() << " dataset(s))" << std::endl;
     return EXIT_OK;
 }

@@ -116,8 +116,12 @@ Config loadConfig(const std::string& path, bool required)
         throw ConfigError("data_dir: must not be empty");
     c.exportsDir = values["exports_dir"].empty() ? c.dataDir + "/exports" : values["exports_dir"];
     c.registry = values["registry"].empty() ? "sqlite:" + c.dataDir + "/registry.db" : values["registry"];
-    if (c.registry.rfind("sqlite:", 0) != 0)
-        throw ConfigError("registry: '" + c.registry + "' is not supported (use sqlite:<path>)");
+    // SQLite, or PostgreSQL by a libpq URI (or "postgresql:" and a key=value
+    // string). The value is not repeated in the message: it may hold a password.
+    if (c.registry.rfind("sqlite:", 0) != 0 && c.registry.rfind("postgresql:", 0) != 0
+        && c.registry.rfind("postgres://", 0) != 0)
+        throw ConfigError("registry: scheme '" + c.registry.substr(0, c.registry.find(':'))
+                          + "' is not supported (use sqlite:<path> or postgresql://...)");
     c.datasetsFile = values["datasets_file"];
     c.listen = values["listen"];
     c.requestThreads = static_cast<int>(toInt(values, "request_threads", 1, 1024));

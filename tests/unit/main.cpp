@@ -7,10 +7,14 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <iostream>
 
 // Runs every registered suite, or only the CppUnit test path given as argv[1]
 // (e.g. "SweeperTest" or "SweeperTest::testSweepDeletesOnlyOverdueFiles").
+// The suites that need a PostgreSQL server (registered as "postgresql") are
+// there only when EXPORTD_TEST_PG_URI names one (ctest's postgresql label
+// starts one with tests/pg/server.sh).
 int main(int argc, char** argv)
 {
     ::umask(027);
@@ -22,6 +26,9 @@ int main(int argc, char** argv)
 
     CppUnit::TestRunner runner;
     runner.addTest(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
+    const char* pgUri = std::getenv("EXPORTD_TEST_PG_URI");
+    if (pgUri && *pgUri)
+        runner.addTest(CppUnit::TestFactoryRegistry::getRegistry("postgresql").makeTest());
     runner.run(controller, argc > 1 ? argv[1] : "");
 
     CppUnit::CompilerOutputter outputter(&result, std::cerr);

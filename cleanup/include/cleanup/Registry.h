@@ -53,6 +53,14 @@ struct CreateResult {
     Millis retryAfterMs = 0; ///< TooFast: when the oldest creation in the window leaves it
 };
 
+/// A ready export whose file is still present (Registry::pendingSince).
+struct PendingExpiry {
+    std::string id;
+    Millis readyAt = 0;
+    Millis expiresAt = 0;
+    std::string scheduledBy;
+};
+
 /// The durable, shared record of every export and of every live exportd process.
 ///
 /// Every state change is one conditional update: it applies only when the record
@@ -161,11 +169,21 @@ public:
     virtual std::int64_t countPendingCleanups() = 0;
     /// Oldest expires_at among ready exports with expires_at <= now, if any.
     virtual std::optional<Millis> oldestOverdue(Millis now) = 0;
+    /// The registry's clock now (UTC epoch ms): the database server's for
+    /// PostgreSQL, the system clock for SQLite. Every host aligns its clock to it
+    /// (cleanup::RegistryClock), so that the database's clock decides.
+    virtual Millis registryNow() = 0;
+    /// Ready exports whose file is still present (file_deleted_at null) and whose
+    /// ready_at >= since, by ready_at then id, at most `limit`: how every host
+    /// learns of every host's ready exports and keeps a timer for each.
+    virtual std::vector<PendingExpiry> pendingSince(Millis since, int limit) = 0;
 };
 
 /// Opens the registry named by a URI: "sqlite:/path/registry.db" (or
-/// "sqlite::memory:" for tests). Throws RegistryError for an unknown scheme or
-/// a registry that cannot be opened.
+/// "sqlite::memory:" for tests), a libpq URI "postgresql://..." or
+/// "postgres://...", or "postgresql:" followed by a libpq key=value string.
+/// Throws RegistryError for an unknown scheme or a registry that cannot be
+/// opened (its message never holds a password).
 std::unique_ptr<Registry> openRegistry(const std::string& uri);
 
 } // namespace exportd::cleanup

@@ -64,6 +64,10 @@ public:
     void ping() override;
     std::int64_t countPendingCleanups() override;
     std::optional<Millis> oldestOverdue(Millis now) override;
+    /// The system clock: the database file has no clock of its own, and every
+    /// process that may open it runs on this host's kernel.
+    Millis registryNow() override;
+    std::vector<PendingExpiry> pendingSince(Millis since, int limit) override;
 
 private:
     using Connection = sqlite::Connection;

@@ -166,4 +166,26 @@ std::optional<Millis> SqliteRegistry::oldestOverdue(Millis nowMs)
     return oldest;
 }
 
+Millis SqliteRegistry::registryNow()
+{
+    return SystemClock().nowMs();
+}
+
+std::vector<PendingExpiry> SqliteRegistry::pendingSince(Millis since, int limit)
+{
+    std::vector<PendingExpiry> found;
+    run("pendingSince", [&](Connection& c) {
+        found.clear();
+        Statement st(c.db(), "SELECT id, ready_at, expires_at, scheduled_by FROM exports"
+                             " WHERE status = 'ready' AND ready_at >= ? AND file_deleted_at IS NULL"
+                             " ORDER BY ready_at, id LIMIT ?");
+        st.bindAll(since, std::int64_t(limit > 0 ? limit : -1));
+        while (st.step()) {
+            const sqlite::Row row = st.row();
+            found.push_back({row.text(0), row.integer(1), row.integer(2), row.text(3)});
+        }
+    });
+    return found;
+}
+
 } // namespace exportd::cleanup

@@ -42,6 +42,9 @@ const char* const SCHEMA[] = {
     "DROP INDEX IF EXISTS exports_list",
     "CREATE INDEX IF NOT EXISTS exports_by_list ON exports (list_key, created_at DESC, id)",
     "CREATE INDEX IF NOT EXISTS exports_due ON exports (status, expires_at)",
+    // Every process's expiry watcher reads the ready exports by ready_at
+    // (Registry::pendingSince, a few times a second).
+    "CREATE INDEX IF NOT EXISTS exports_ready ON exports (status, ready_at)",
     "CREATE INDEX IF NOT EXISTS exports_limit ON exports (limit_key, status)",
     // The per-owner creation rate counts an owner's records of the last window.
     "CREATE INDEX IF NOT EXISTS exports_created_by_limit ON exports (limit_key, created_at)",

@@ -1,0 +1,70 @@
+#include "PgSchema.h"
+
+namespace exportd::cleanup::postgresql {
+
+namespace {
+
+// The exports table as in the SQLite registry (sqlite/SqliteSchema.cpp), with
+// PostgreSQL's types: times are epoch milliseconds, which overflow `integer`;
+// the ids and instance ids compare byte by byte (COLLATE "C"), so that
+// "ORDER BY id" is the same order on both registries whatever the database's
+// locale.
+const char* const SCHEMA[] = {
+    "CREATE TABLE IF NOT EXISTS exports ("
+    " id text COLLATE \"C\" PRIMARY KEY,"
+    " owner_key text NOT NULL DEFAULT '',"
+    " list_key text COLLATE \"C\" NOT NULL DEFAULT '',"
+    " limit_key text COLLATE \"C\" NOT NULL DEFAULT '',"
+    " request_key text COLLATE \"C\" NOT NULL DEFAULT '',"
+    " status text NOT NULL,"
+    " dataset text NOT NULL DEFAULT '',"
+    " format text NOT NULL DEFAULT '',"
+    " filters_json text NOT NULL DEFAULT '{}',"
+    " retention_seconds bigint NOT NULL DEFAULT 0,"
+    " created_at bigint NOT NULL,"
+    " started_at bigint,"
+    " ready_at bigint,"
+    " expires_at bigint,"
+    " file_deleted_at bigint,"
+    " deleted_at bigint,"
+    " failed_at bigint,"
+    " rows_written bigint NOT NULL DEFAULT 0,"
+    " rows_total bigint,"
+    " file_name text NOT NULL DEFAULT '',"
+    " file_size_bytes bigint NOT NULL DEFAULT 0,"
+    " file_rows bigint NOT NULL DEFAULT 0,"
+    " file_content_type text NOT NULL DEFAULT '',"
+    " file_sha256 text NOT NULL DEFAULT '',"
+    " error_code text NOT NULL DEFAULT '',"
+    " error_message text NOT NULL DEFAULT '',"
+    " download_count bigint NOT NULL DEFAULT 0,"
+    " instance_id text COLLATE \"C\" NOT NULL DEFAULT '',"
+    " scheduled_by text COLLATE \"C\" NOT NULL DEFAULT '',"
+    " updated_at bigint NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS exports_by_list ON exports (list_key, created_at DESC, id)",
+    "CREATE INDEX IF NOT EXISTS exports_due ON exports (status, expires_at)",
+    "CREATE INDEX IF NOT EXISTS exports_ready ON exports (status, ready_at)",
+    "CREATE INDEX IF NOT EXISTS exports_limit ON exports (limit_key, status)",
+    "CREATE INDEX IF NOT EXISTS exports_created_by_limit ON exports (limit_key, created_at)",
+    "CREATE TABLE IF NOT EXISTS secrets ("
+    " name text COLLATE \"C\" PRIMARY KEY,"
+    " value text NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS instances ("
+    " instance_id text COLLATE \"C\" PRIMARY KEY,"
+    " heartbeat_at bigint NOT NULL)",
+};
+
+} // namespace
+
+void createSchema(Connection& c)
+{
+    c.exec("BEGIN");
+    // Released at COMMIT; the DDL may wait for another host's, so it gets
+    // more time than a registry statement.
+    c.exec("SET LOCAL statement_timeout = '30s'");
+    c.exec("SELECT pg_advisory_xact_lock(hashtext('exportd registry schema'))");
+    for (const char* sql : SCHEMA) c.exec(sql);
+    c.exec("COMMIT");
+}
+
+} // namespace exportd::cleanup::postgresql
