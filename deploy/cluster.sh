@@ -242,7 +242,7 @@ stop() {
   local p f
   # exportd itself (a wrapper that forks may not pass signals on), then the rest.
   for f in "${pidfiles[@]}"; do
-    [[ -s $f ]] && kill -TERM "$(cat "$f")" 2>/dev/null
+    if [[ -s $f ]]; then kill -TERM "$(cat "$f")" 2>/dev/null || true; fi
   done
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true

@@ -12,9 +12,15 @@ registry (after exportd created the schema) and then count from them:
 holds the registry's write lock, i.e. at the moment the change was applied.
 
 A stack whose `registry_backend` is "postgresql" (tests/cluster/cluster.py) gets
-the same tables and triggers in PostgreSQL, with at_ms from clock_timestamp()
-read in the trigger, i.e. while the updated row is locked, a few microseconds
-after the gate's own reading; the checks below then read them through its psql.
+the same tables and triggers in PostgreSQL (installed by the superuser; the
+trigger functions run as their owner, SECURITY DEFINER, so that exportd's own
+database user needs no right on the audit tables), with at_ms from clock_timestamp()
+read in the trigger, rounded down to the millisecond. The download trigger runs
+BEFORE the row is written: once the row is locked, and before the gate reads the
+clock in RETURNING, so at_ms >= expires_at proves a late authorisation (an AFTER
+trigger reads the clock microseconds after the gate, and blamed a download the
+gate authorised just in time). A gate that refuses rolls its update back, and the
+audit row with it. The checks below read the tables through the stack's psql.
 """
 import os
 import sqlite3
@@ -42,7 +48,9 @@ AUDIT_SQL = [
     + NOW_MS + "); END",
 ]
 
-PG_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+# Rounded down: a cast to bigint rounds, and counted a download authorised
+# 0.4 ms before expires_at as authorised at it.
+PG_NOW_MS = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 AUDIT_SQL_POSTGRESQL = """
 SET client_min_messages = warning;
@@ -52,24 +60,24 @@ CREATE TABLE IF NOT EXISTS audit_changes (
 CREATE TABLE IF NOT EXISTS audit_downloads (
   seq bigserial PRIMARY KEY, id text, old_count bigint, new_count bigint, status text,
   expires_at bigint, at_ms bigint);
-CREATE OR REPLACE FUNCTION audit_exports_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION audit_exports_change() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
   INSERT INTO audit_changes (id, old_status, new_status, old_file_deleted_at, new_file_deleted_at,
                              expires_at, at_ms)
   VALUES (NEW.id, OLD.status, NEW.status, OLD.file_deleted_at, NEW.file_deleted_at, NEW.expires_at, %(now)s);
   RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION audit_exports_download() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION audit_exports_download() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
   INSERT INTO audit_downloads (id, old_count, new_count, status, expires_at, at_ms)
   VALUES (NEW.id, OLD.download_count, NEW.download_count, NEW.status, NEW.expires_at, %(now)s);
-  RETURN NULL;
+  RETURN NEW;
 END $$;
 DROP TRIGGER IF EXISTS audit_exports_change ON exports;
 CREATE TRIGGER audit_exports_change AFTER UPDATE OF status, file_deleted_at ON exports
   FOR EACH ROW EXECUTE FUNCTION audit_exports_change();
 DROP TRIGGER IF EXISTS audit_exports_download ON exports;
-CREATE TRIGGER audit_exports_download AFTER UPDATE OF download_count ON exports
+CREATE TRIGGER audit_exports_download BEFORE UPDATE OF download_count ON exports
   FOR EACH ROW EXECUTE FUNCTION audit_exports_download();
 """ % {"now": PG_NOW_MS}
 
