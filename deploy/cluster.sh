@@ -196,7 +196,7 @@ listen = unix:$dir/exportd.sock
 file_group = $group
 require_identity = $require_identity
 exports_dir = $dir/exports
-registry = ${registry:-postgresql://exportd@$pg_ip:$pg_port/exportd?passfile=$data_dir/run/registry.pgpass&connect_timeout=2}
+registry = ${registry:-postgresql://exportd@$pg_ip:$pg_port/exportd?passfile=$data_dir/run/registry.pgpass}
 PROPS
   rm -f "$dir/exportd.sock"
   "$here/deploy/render-nginx-conf.sh" --listen "$(host_ip "$1"):80" --listen 127.0.0.1:80 --real-ip-from "$front_ip" \
