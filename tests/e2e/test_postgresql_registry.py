@@ -27,8 +27,11 @@ class PostgresqlRegistryTest(unittest.TestCase):
         os.chmod(cls.pg_dir, 0o755)  # the server runs as postgres when the tests run as root
         cls.uri = cls.server("start")
         try:
+            # A longer connect timeout than exportd's own 3 s: a loaded test
+            # machine took longer than that to start a backend.
             cls.stack = Stack(retention=3, sweep=1, rows=20000, name="pg",
-                              config={"registry": cls.uri, "export_rows_per_second": 20000}).start()
+                              config={"registry": cls.uri + "&connect_timeout=10",
+                                      "export_rows_per_second": 20000}).start()
         except BaseException:
             cls.server("stop")
             raise
@@ -123,7 +126,7 @@ class PostgresqlRegistryTest(unittest.TestCase):
                               text=True, timeout=30)
 
     def test_check_config_reports_an_unreachable_registry_without_its_password(self):
-        ok = self.check_config(self.uri)
+        ok = self.check_config(self.uri + "&connect_timeout=10")
         self.assertEqual(ok.returncode, 0, ok.stderr)
         started = time.monotonic()
         bad = self.check_config("postgresql://exportd:pw-in-uri@127.0.0.1:1/exportd")

@@ -8,7 +8,7 @@
 #   server.sh uri DIR     prints the URI of a started server
 # Run as root, the server runs as the postgres user (initdb refuses root).
 # EXPORTD_PG_LISTEN=ADDR also listens on TCP at ADDR (port EXPORTD_PG_PORT,
-# default 5432) and trusts every client: for hosts in network namespaces of
+# default 5432, remembered in DIR) and trusts every client: for hosts in network namespaces of
 # this machine only, never for a reachable address.
 set -euo pipefail
 
@@ -19,7 +19,12 @@ usage() {
 [[ $# -eq 2 ]] || usage
 action=$1
 dir=$(realpath -m "$2")
-port=${EXPORTD_PG_PORT:-5432}
+# The port of a server already made is the one it was made with.
+if [[ -f $dir/port ]]; then
+  port=$(cat "$dir/port")
+else
+  port=${EXPORTD_PG_PORT:-5432}
+fi
 bin=${EXPORTD_PG_BIN:-$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)}
 if [[ -z $bin || ! -x $bin/pg_ctl ]]; then
   echo "server.sh: no PostgreSQL server found under /usr/lib/postgresql (Debian: apt-get install postgresql)" >&2
@@ -80,6 +85,7 @@ start)
       listen="'$EXPORTD_PG_LISTEN'"
       echo "host all all all trust" >>"$data/pg_hba.conf"
     fi
+    echo "$port" >"$dir/port"
     cat >>"$data/postgresql.conf" <<EOF
 listen_addresses = $listen
 port = $port

@@ -32,6 +32,9 @@ ConnectionPool::ConnectionPool(std::string conninfo, ConnectOptions options, std
 
 ConnectionPool::~ConnectionPool() = default;
 
+// Alike in shape to the SQLite pool's acquire() (sqlite/SqlitePool.cpp): the
+// same bounded pool of another connection type, which here also gives up
+// waiting after a while (a dead database must not hold a request thread).
 std::unique_ptr<Connection> ConnectionPool::acquire(const char* what)
 {
     std::unique_lock<std::mutex> lock(_mutex);

@@ -20,12 +20,13 @@ constexpr std::size_t DELETION_BATCH = 1000;
 postgresql::ConnectOptions registryOptions()
 {
     postgresql::ConnectOptions options;
-    // A dead database fails a request in about 2-3 s, never hangs it: the
-    // connect timeout (2 s, libpq's least), the statement timeout (2 s: a
-    // registry statement takes a millisecond, the rest is waiting for a lock)
-    // and the client's own deadline for a reply, a little longer so that a
-    // live server's timeout speaks first.
-    options.connectTimeoutSeconds = 2;
+    // A dead database fails a request in about 3 s, never hangs it: the
+    // connect timeout (3 s: on a loaded machine starting a backend took more
+    // than 2 s), the statement timeout (2 s: a registry statement takes a
+    // millisecond, the rest is waiting for a lock) and the client's own
+    // deadline for a reply, a little longer so that a live server's timeout
+    // speaks first.
+    options.connectTimeoutSeconds = 3;
     options.statementTimeoutMs = 2000;
     options.replyTimeoutMs = 2500;
     options.tcpUserTimeoutMs = 3000;

@@ -29,6 +29,8 @@ public:
     explicit PgRegistry(const std::string& conninfo);
     ~PgRegistry() override;
 
+    // Every member of Registry, as SqliteRegistry lists them too.
+
     CreateResult create(const ExportRecord& rec, const CreateLimits& limits) override;
     std::optional<ExportRecord> find(const std::string& id) override;
     std::vector<ExportRecord> listByListKey(const std::string& listKey, int limit) override;

@@ -41,6 +41,7 @@ const char* const SCHEMA[] = {
     " instance_id text COLLATE \"C\" NOT NULL DEFAULT '',"
     " scheduled_by text COLLATE \"C\" NOT NULL DEFAULT '',"
     " updated_at bigint NOT NULL)",
+    // The SQLite registry's indexes, for the same queries (sqlite/SqliteSchema.cpp).
     "CREATE INDEX IF NOT EXISTS exports_by_list ON exports (list_key, created_at DESC, id)",
     "CREATE INDEX IF NOT EXISTS exports_due ON exports (status, expires_at)",
     "CREATE INDEX IF NOT EXISTS exports_ready ON exports (status, ready_at)",

@@ -23,7 +23,7 @@ class ConnectionTest : public CppUnit::TestFixture {
 public:
     void testDefaultsAreAddedWhereTheUserSetNone()
     {
-        Connection c(testServerUri());
+        Connection c(patient(testServerUri()));
         const Result r = c.exec("SELECT current_setting('statement_timeout'), current_setting('application_name')");
         CPPUNIT_ASSERT_EQUAL(std::string("3s"), r.text(0, 0));
         CPPUNIT_ASSERT_EQUAL(std::string("exportd"), r.text(0, 1));
@@ -31,7 +31,7 @@ public:
 
     void testUserSettingsWinOverDefaults()
     {
-        Connection c(testServerUri() + "&application_name=mine&options=-c%20statement_timeout%3D7000");
+        Connection c(patient(testServerUri()) + "&application_name=mine&options=-c%20statement_timeout%3D7000");
         const Result r = c.exec("SELECT current_setting('statement_timeout'), current_setting('application_name')");
         CPPUNIT_ASSERT_EQUAL(std::string("7s"), r.text(0, 0));
         CPPUNIT_ASSERT_EQUAL(std::string("mine"), r.text(0, 1));
@@ -39,7 +39,7 @@ public:
 
     void testPreparedStatementIsPreparedOncePerConnection()
     {
-        Connection c(testServerUri());
+        Connection c(patient(testServerUri()));
         for (int i = 0; i < 3; ++i)
             CPPUNIT_ASSERT_EQUAL(std::int64_t(i + 1), c.execPrepared("next", "SELECT $1::bigint + 1", Params::of(i)).integer(0, 0));
         const Result r = c.exec("SELECT count(*) FROM pg_prepared_statements WHERE name = 'next'");
@@ -48,7 +48,7 @@ public:
 
     void testParamsBindTextIntegersAndNull()
     {
-        Connection c(testServerUri());
+        Connection c(patient(testServerUri()));
         const Result r = c.exec("SELECT $1::text, $2::bigint, $3::bigint IS NULL, $4::boolean",
                                 Params::of(std::string("a \"quoted\" ' text"), std::int64_t(1795000000000),
                                            std::optional<std::int64_t>(), true));
@@ -61,7 +61,7 @@ public:
 
     void testErrorCarriesSqlStateAndKeepsConnectionUsable()
     {
-        Connection c(testServerUri());
+        Connection c(patient(testServerUri()));
         try {
             c.exec("SELECT 1 / 0");
             CPPUNIT_FAIL("no error");
@@ -75,7 +75,7 @@ public:
 
     void testCancelFromAnotherThreadEndsStatement()
     {
-        Connection c(testServerUri());
+        Connection c(patient(testServerUri()));
         std::thread canceller([&] {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
             c.cancel();

@@ -28,6 +28,14 @@ inline std::string testServerUri()
     return uri;
 }
 
+/// `uri` (a libpq URI) with a connect timeout longer than exportd's 3 s: on
+/// a loaded test machine (a build beside the tests) starting a backend took
+/// longer.
+inline std::string patient(const std::string& uri)
+{
+    return uri + (uri.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=10";
+}
+
 /// `uri` (a libpq URI) with its search_path set to `schema`.
 inline std::string withSearchPath(const std::string& uri, const std::string& schema)
 {
@@ -42,13 +50,13 @@ public:
     {
         static std::atomic<int> counter{0};
         _name = "t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-        postgresql::Connection c(testServerUri());
+        postgresql::Connection c(patient(testServerUri()));
         c.exec("DROP SCHEMA IF EXISTS " + _name + " CASCADE; CREATE SCHEMA " + _name);
     }
     ~TestSchema()
     {
         try {
-            postgresql::Connection c(testServerUri());
+            postgresql::Connection c(patient(testServerUri()));
             c.exec("DROP SCHEMA IF EXISTS " + _name + " CASCADE");
         } catch (const std::exception& e) {
             std::fprintf(stderr, "cannot drop schema %s: %s\n", _name.c_str(), e.what());
@@ -58,7 +66,7 @@ public:
     TestSchema& operator=(const TestSchema&) = delete;
 
     const std::string& name() const { return _name; }
-    std::string uri() const { return withSearchPath(testServerUri(), _name); }
+    std::string uri() const { return patient(withSearchPath(testServerUri(), _name)); }
 
 private:
     std::string _name;
