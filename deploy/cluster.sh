@@ -118,6 +118,13 @@ port = $pg_port
 unix_socket_directories = '$pg_dir/run'
 max_connections = 300
 logging_collector = off
+# A host cut off in the middle of a transaction must not hold its locks (an
+# owner's advisory lock, rows) until the kernel gives up on the connection.
+idle_in_transaction_session_timeout = '5s'
+tcp_keepalives_idle = 5
+tcp_keepalives_interval = 2
+tcp_keepalives_count = 2
+tcp_user_timeout = 5000
 CONF
     cat >"$pg_dir/data/pg_hba.conf" <<HBA
 local all all trust
