@@ -237,6 +237,7 @@ int ExportdApp::serve()
     runnerOptions.rowsPerSecond = config.exportRowsPerSecond;
     runnerOptions.fileGid = config.fileGid;
     runnerOptions.ownerQuotaBytes = config.ownerQuotaBytes;
+    runnerOptions.maxSourceConnections = config.maxSourceConnections;
     ExportRunner runner(*registry, scheduler, metrics, clock, runnerOptions, Poco::Logger::get("exportd.export"));
     runner.setCatalog(catalog);
     CatalogHolder catalogHolder(catalog);

@@ -50,7 +50,13 @@ void appendCsvField(std::string& out, const Cell& cell, bool formulaGuard)
     case Cell::Type::Null: return;
     case Cell::Type::Integer: appendInteger(out, cell.integer); return;
     case Cell::Type::Real: appendReal(out, cell.real, ""); return;
-    case Cell::Type::Text: break;
+    case Cell::Type::Boolean: out += cell.integer ? "true" : "false"; return;
+    case Cell::Type::Numeric: out.append(cell.text); return; // digits, '.', '-', "NaN", "Infinity": nothing to quote
+    // Dates, times and JSON are text: quoted and guarded as any text ("-infinity", a JSON "-5").
+    case Cell::Type::Text:
+    case Cell::Type::Date:
+    case Cell::Type::Timestamp:
+    case Cell::Type::Json: break;
     }
     const std::string_view t = cell.text;
     unsigned flags = 0;

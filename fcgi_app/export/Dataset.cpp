@@ -4,6 +4,7 @@
 #include "export/JsonText.h"
 #include "export/ConfigError.h"
 #include "export/SqliteHandles.h"
+#include "export/PgSource.h"
 
 #include <Poco/Path.h>
 
@@ -213,7 +214,7 @@ Dataset parseDataset(const std::string& name, const Json::Value& v, const std::s
         fail(path, "must be an object");
     rejectUnknownKeys(v, path,
                       {"title", "source", "table", "query", "columns", "order_by", "filters",
-                       "csv_formula_guard", "allowed_owners"});
+                       "csv_formula_guard", "allowed_owners", "statement_timeout_ms"});
     Dataset ds;
     ds.name = name;
     ds.title = v.isMember("title") ? requireString(v["title"], path + ".title") : name;
@@ -222,13 +223,30 @@ Dataset parseDataset(const std::string& name, const Json::Value& v, const std::s
         fail(path + ".source", "is required");
     std::string source = requireString(v["source"], path + ".source");
     static const std::string SCHEME = "sqlite:";
-    if (source.compare(0, SCHEME.size(), SCHEME) != 0 || source.size() == SCHEME.size())
-        fail(path + ".source", "must be \"sqlite:<path>\"");
-    std::string file = source.substr(SCHEME.size());
-    Poco::Path p(file);
-    if (p.isRelative() && !baseDir.empty())
-        p = Poco::Path(Poco::Path(baseDir).makeDirectory(), file);
-    ds.sourcePath = p.toString();
+    if (isPostgresUri(source)) {
+        ds.sourceKind = SourceKind::PostgreSQL;
+        ds.sourceUri = source;
+        ds.sourceLabel = describePostgresSource(source);
+        if (ds.sourceLabel.empty())
+            fail(path + ".source", "is not a valid PostgreSQL URI (postgresql://[user@]host[:port]/dbname[?...])");
+    } else if (source.compare(0, SCHEME.size(), SCHEME) == 0 && source.size() > SCHEME.size()) {
+        std::string file = source.substr(SCHEME.size());
+        Poco::Path p(file);
+        if (p.isRelative() && !baseDir.empty())
+            p = Poco::Path(Poco::Path(baseDir).makeDirectory(), file);
+        ds.sourcePath = p.toString();
+        ds.sourceLabel = ds.sourcePath;
+    } else {
+        fail(path + ".source", "must be \"sqlite:<path>\" or \"postgresql://...\"");
+    }
+    if (v.isMember("statement_timeout_ms")) {
+        const Json::Value& t = v["statement_timeout_ms"];
+        if (ds.sourceKind != SourceKind::PostgreSQL)
+            fail(path + ".statement_timeout_ms", "is only allowed for a PostgreSQL source");
+        if (!t.isIntegral() || t.asLargestInt() < 0 || t.asLargestInt() > INT32_MAX)
+            fail(path + ".statement_timeout_ms", "must be a whole number of milliseconds, 0 (the server's) or more");
+        ds.statementTimeoutMs = t.asLargestInt();
+    }
 
     bool hasTable = v.isMember("table"), hasQuery = v.isMember("query");
     if (hasTable == hasQuery)
@@ -269,6 +287,9 @@ Dataset parseDataset(const std::string& name, const Json::Value& v, const std::s
             if (field.empty())
                 fail(path + ".filters", "a filter needs a column name");
             ds.filters.push_back(parseFilter(field, filters[field], path + ".filters." + field));
+            // PostgreSQL has date types: a date filter is native unless it says it is text.
+            if (ds.sourceKind == SourceKind::PostgreSQL && !filters[field].isMember("date_storage"))
+                ds.filters.back().dateStorage = DateStorage::Timestamp;
         }
     }
 
@@ -282,7 +303,7 @@ Dataset parseDataset(const std::string& name, const Json::Value& v, const std::s
     return ds;
 }
 
-void checkSource(const Dataset& ds)
+void checkSqliteSource(const Dataset& ds)
 {
     const std::string path = "datasets." + ds.name;
     SqliteConnection h;
@@ -357,8 +378,12 @@ DatasetCatalog DatasetCatalog::loadString(const std::string& json, const std::st
 
 void DatasetCatalog::checkSources() const
 {
-    for (const auto& ds : _datasets)
-        checkSource(ds);
+    for (const auto& ds : _datasets) {
+        if (ds.sourceKind == SourceKind::PostgreSQL)
+            checkPgSource(ds);
+        else
+            checkSqliteSource(ds);
+    }
 }
 
 const Dataset* DatasetCatalog::find(const std::string& name) const

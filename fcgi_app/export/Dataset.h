@@ -2,6 +2,7 @@
 
 #include "export/ConfigError.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,7 +10,11 @@
 namespace exportd {
 
 enum class FilterType { Enum, String, Date, Integer };
+/// How a date filter's column is stored: ISO 8601 UTC text, or natively
+/// (SQLite: integer epoch seconds; PostgreSQL: date, timestamp, timestamptz).
 enum class DateStorage { Iso8601UtcText, Timestamp };
+/// Where a dataset's rows live: "sqlite:<path>" or "postgresql://..." / "postgres://...".
+enum class SourceKind { Sqlite, PostgreSQL };
 
 /// One filterable field of a dataset, as declared in datasets.json.
 struct FilterDef {
@@ -29,8 +34,12 @@ struct OrderTerm {
 struct Dataset {
     std::string name;
     std::string title;
+    SourceKind sourceKind = SourceKind::Sqlite;
     std::string sourcePath;     ///< the SQLite file of "source": "sqlite:<path>"
-    std::string table;          ///< either table ...
+    std::string sourceUri;      ///< the libpq URI of "source": "postgresql://..." (may hold a password: never log it)
+    std::string sourceLabel;    ///< the source for messages and logs: the SQLite path, or host/port/dbname/user
+    std::int64_t statementTimeoutMs = 0; ///< PostgreSQL: statement_timeout of the export's statements; 0 = the server's
+    std::string table;          ///< either table (PostgreSQL: "schema.table" allowed) ...
     std::string query;          ///< ... or a read-only SELECT
     std::vector<std::string> columns;
     std::string orderBy;        ///< column list for ORDER BY ("" = none)
@@ -60,7 +69,9 @@ public:
     static DatasetCatalog loadString(const std::string& json, const std::string& origin);
 
     /// Opens every source read-only and checks that the table or query and
-    /// every column and filter field exist. Throws ConfigError.
+    /// every column and filter field exist (PostgreSQL: also that each has a
+    /// type its filter and the writers accept, and that the role may read
+    /// it). Throws ConfigError naming the dataset.
     void checkSources() const;
 
     const Dataset* find(const std::string& name) const;

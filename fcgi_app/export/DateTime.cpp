@@ -46,6 +46,10 @@ bool parseDate(std::string_view s, std::int64_t& days)
     return true;
 }
 
+std::int64_t floorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+} // namespace
+
 void civilFromDays(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d)
 {
     // Howard Hinnant's algorithm.
@@ -61,10 +65,6 @@ void civilFromDays(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d)
     if (m <= 2)
         ++y;
 }
-
-std::int64_t floorDiv(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-} // namespace
 
 std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d)
 {

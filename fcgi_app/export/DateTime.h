@@ -28,6 +28,9 @@ std::string canonicalDateBound(const DateBound& bound, bool keepDateOnly);
 /// Days since 1970-01-01 of a proleptic Gregorian date (no range checks).
 std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d);
 
+/// The proleptic Gregorian date of `days` since 1970-01-01 (any sign; year 0 is 1 BC).
+void civilFromDays(std::int64_t days, std::int64_t& y, unsigned& m, unsigned& d);
+
 /// "YYYY-MM-DDTHH:MM:SSZ" for epoch seconds within years 0000-9999.
 std::string formatIsoUtcSeconds(std::int64_t seconds);
 

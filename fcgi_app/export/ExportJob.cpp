@@ -4,6 +4,7 @@
 #include "export/JsonText.h"
 #include "export/RequestError.h"
 #include "export/RowSource.h"
+#include "export/SourceSlots.h"
 #include "export/RowWriter.h"
 #include "export/SqlBuilder.h"
 
@@ -41,9 +42,10 @@ void JobFiles::remove() const
 }
 
 ExportJob::ExportJob(const cleanup::ExportRecord& record, const Dataset& dataset, JobLimits limits,
-                     cleanup::Registry& registry, std::function<void()> checkStop, Poco::Logger& logger)
+                     cleanup::Registry& registry, std::function<void()> checkStop, Poco::Logger& logger,
+                     SourceSlots& slots, std::function<void(RowSource*)> attachSource)
     : _record(record), _dataset(dataset), _limits(limits), _registry(registry), _checkStop(std::move(checkStop)),
-      _logger(logger), _started(Steady::now())
+      _logger(logger), _slots(slots), _attachSource(std::move(attachSource)), _started(Steady::now())
 {
 }
 
@@ -63,7 +65,14 @@ JobOutput ExportJob::write(JobFiles& files, std::int64_t& rows)
 
     JobOutput out;
     try {
-        RowSource source(_dataset.sourcePath);
+        const std::unique_ptr<RowSource> opened = openRowSource(_dataset, _slots, _checkStop);
+        RowSource& source = *opened;
+        // Detached before the source closes, whichever way this block ends.
+        struct Attachment {
+            const std::function<void(RowSource*)>& attach;
+            Attachment(const std::function<void(RowSource*)>& a, RowSource* s) : attach(a) { if (attach) attach(s); }
+            ~Attachment() { if (attach) attach(nullptr); }
+        } attachment(_attachSource, &source);
         out.total = source.count(query);
         if (!_registry.updateProgress(id, 0, out.total))
             throw JobAbandoned("deleted");
@@ -142,8 +151,9 @@ JobOutput ExportJob::write(JobFiles& files, std::int64_t& rows)
         out.sha256 = writer->sha256();
         return out;
     } catch (const SourceError& e) {
-        _logger.error("export " + id + ": " + e.what());
-        throw JobFailure("source_error", "The data source could not be read. Please try again later.");
+        _checkStop(); // a statement cancelled for DELETE or shutdown fails too: that is no source failure
+        _logger.error("export " + id + ": " + e.code() + ": " + e.what());
+        throw JobFailure(e.code(), e.clientMessage());
     }
 }
 

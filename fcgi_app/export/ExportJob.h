@@ -13,6 +13,9 @@ namespace Poco { class Logger; }
 
 namespace exportd {
 
+class RowSource;
+class SourceSlots;
+
 /// The files of one job: `<id>.part` while it is written, `<id>` once renamed.
 /// remove() deletes whichever this job created and still owns.
 struct JobFiles {
@@ -49,8 +52,12 @@ struct JobLimits {
 /// Used by one thread.
 class ExportJob {
 public:
+    /// `attachSource` is called with the job's RowSource once it is open and
+    /// with nullptr before it closes, so that another thread may cancel() it
+    /// meanwhile; `slots` bounds the connections to a PostgreSQL source.
     ExportJob(const cleanup::ExportRecord& record, const Dataset& dataset, JobLimits limits,
-              cleanup::Registry& registry, std::function<void()> checkStop, Poco::Logger& logger);
+              cleanup::Registry& registry, std::function<void()> checkStop, Poco::Logger& logger,
+              SourceSlots& slots, std::function<void(RowSource*)> attachSource);
 
     /// `rows` is kept up to date while writing, for the caller's log.
     JobOutput write(JobFiles& files, std::int64_t& rows);
@@ -62,6 +69,8 @@ private:
     cleanup::Registry& _registry;
     std::function<void()> _checkStop;
     Poco::Logger& _logger;
+    SourceSlots& _slots;
+    std::function<void(RowSource*)> _attachSource;
     std::chrono::steady_clock::time_point _started;
 };
 

@@ -78,6 +78,7 @@ ExportRunner::ExportRunner(cleanup::Registry& registry, cleanup::CleanupSchedule
       _clock(clock),
       _options(std::move(options)),
       _logger(logger),
+      _slots(_options.maxSourceConnections),
       _pool(std::max(1, _options.threads), std::max(1, _options.threads))
 {
     for (int i = 0; i < std::max(1, _options.threads); ++i) {
@@ -135,6 +136,9 @@ void ExportRunner::cancel(const std::string& id)
     std::lock_guard<std::mutex> lock(_mutex);
     if (_local.count(id))
         _cancelled.insert(id);
+    // Under the lock: the job detaches its source under it too, before closing it.
+    if (auto it = _sources.find(id); it != _sources.end())
+        it->second->cancel();
 }
 
 bool ExportRunner::isLocalJob(const std::string& id) const
@@ -154,6 +158,8 @@ void ExportRunner::shutdown()
     {
         std::lock_guard<std::mutex> lock(_mutex);
         _stopping.store(true);
+        for (auto& [id, source] : _sources)
+            source->cancel();
     }
     // Jobs still queued never start: they fail as interrupted now.
     while (true) {
@@ -243,7 +249,14 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
         limits.rowsPerSecond = _options.rowsPerSecond;
         limits.ownerQuotaBytes = _options.ownerQuotaBytes;
         limits.bufferBytes = _options.bufferBytes;
-        ExportJob job(record, *dataset, limits, _registry, checkStop, _logger);
+        const auto attachSource = [this, &id](RowSource* source) {
+            std::lock_guard<std::mutex> lock(_mutex);
+            if (source)
+                _sources[id] = source;
+            else
+                _sources.erase(id);
+        };
+        ExportJob job(record, *dataset, limits, _registry, checkStop, _logger, _slots, attachSource);
         const JobOutput output = job.write(files, rows);
 
         ExportPublisher(_registry, _scheduler, _clock, _options.exportsDir, _options.instanceId, _options.fileGid)

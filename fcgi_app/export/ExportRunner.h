@@ -1,6 +1,8 @@
 #pragma once
 
 #include "export/Dataset.h"
+#include "export/RowSource.h"
+#include "export/SourceSlots.h"
 
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Clock.h"
@@ -11,6 +13,7 @@
 #include <Poco/ThreadPool.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -29,13 +32,15 @@ struct ExportRunnerOptions {
     int fileGid = -1;                 ///< group given to finished files (-1: leave)
     std::int64_t ownerQuotaBytes = 0; ///< bytes of files one owner (limit key) may hold; 0 = no cap
     std::size_t bufferBytes = 1 << 20;
+    int maxSourceConnections = 4;     ///< connections at once to each PostgreSQL source
 };
 
 /// Runs export jobs in the background on a bounded pool of `threads` threads
 /// (a Poco::ThreadPool draining one Poco::NotificationQueue).
 ///
 /// A job: queued -> running (conditional), counts the rows, streams them from
-/// an unshared read-only SQLite connection (C API) into a RowWriter writing
+/// the dataset's RowSource (an unshared read-only SQLite connection, or a
+/// PostgreSQL connection within max_source_connections) into a RowWriter writing
 /// `<id>.part`, reports progress, honours max_rows, the rows-per-second cap and
 /// cancellation, fsyncs, renames to `<id>`, marks ready and hands the file to
 /// the CleanupScheduler. Any failure marks the export failed (disk_full,
@@ -69,7 +74,9 @@ public:
     /// Queues a job for a record already inserted as queued in the registry.
     void submit(const cleanup::ExportRecord& record);
 
-    /// Asks a queued or running job to stop and remove its partial file.
+    /// Asks a queued or running job to stop and remove its partial file; a
+    /// running job's statement on a PostgreSQL source is cancelled on the
+    /// server at once, from this thread.
     void cancel(const std::string& id);
 
     /// True while the job of `id` is queued or running in this process.
@@ -96,6 +103,8 @@ private:
     std::shared_ptr<const DatasetCatalog> _catalog;
     std::set<std::string> _local;      // queued or running here
     std::set<std::string> _cancelled;
+    std::map<std::string, RowSource*> _sources; // of running jobs, while open: for cancel()
+    SourceSlots _slots;
     std::size_t _reserved = 0;
     std::atomic<bool> _stopping{false};
 

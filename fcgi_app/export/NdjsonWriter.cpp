@@ -63,6 +63,51 @@ void appendJsonString(std::string& out, std::string_view text)
     out += '"';
 }
 
+// A number as the source prints it ("-12.50", "1e+20", "-2.5e-07") is a
+// JSON number: an optional '-', digits without a leading zero, an optional
+// fraction and exponent. "NaN" and "Infinity" are not.
+bool isJsonNumber(std::string_view t)
+{
+    std::size_t i = 0;
+    auto digits = [&] {
+        const std::size_t start = i;
+        while (i < t.size() && t[i] >= '0' && t[i] <= '9')
+            ++i;
+        return i > start;
+    };
+    if (i < t.size() && t[i] == '-')
+        ++i;
+    const std::size_t intStart = i;
+    if (!digits() || (t[intStart] == '0' && i - intStart > 1))
+        return false;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        if (!digits())
+            return false;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+        ++i;
+        if (i < t.size() && (t[i] == '+' || t[i] == '-'))
+            ++i;
+        if (!digits())
+            return false;
+    }
+    return i == t.size();
+}
+
+// A JSON value from the source, nested as it is. The json type keeps the
+// whitespace it was given, line breaks included; outside strings JSON allows
+// only whitespace there, and inside strings no raw control character, so a
+// CR or LF is always whitespace between tokens: a space keeps the line whole.
+void appendJsonLine(std::string& out, std::string_view json)
+{
+    const std::size_t start = out.size();
+    appendUtf8(out, json);
+    for (std::size_t i = start; i < out.size(); ++i)
+        if (out[i] == '\n' || out[i] == '\r')
+            out[i] = ' ';
+}
+
 } // namespace
 
 void appendJsonValue(std::string& out, const Cell& cell)
@@ -71,7 +116,18 @@ void appendJsonValue(std::string& out, const Cell& cell)
     case Cell::Type::Null: out += "null"; return;
     case Cell::Type::Integer: appendInteger(out, cell.integer); return;
     case Cell::Type::Real: appendReal(out, cell.real, "null"); return;
-    case Cell::Type::Text: appendJsonString(out, cell.text); return;
+    case Cell::Type::Boolean: out += cell.integer ? "true" : "false"; return;
+    case Cell::Type::Numeric:
+        // Every digit as the source wrote it; JSON has no NaN or Infinity.
+        if (isJsonNumber(cell.text))
+            out.append(cell.text);
+        else
+            appendJsonString(out, cell.text);
+        return;
+    case Cell::Type::Json: appendJsonLine(out, cell.text); return;
+    case Cell::Type::Text:
+    case Cell::Type::Date:
+    case Cell::Type::Timestamp: appendJsonString(out, cell.text); return;
     }
 }
 

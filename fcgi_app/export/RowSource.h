@@ -1,46 +1,65 @@
 #pragma once
 
+#include "export/Dataset.h"
 #include "export/RowWriter.h"
 #include "export/SqlBuilder.h"
-#include "export/SqliteHandles.h"
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace exportd {
 
-/// An SQLite source could not be read; `what()` names the step and SQLite's message.
+class SourceSlots;
+
+/// A source could not be read. `what()` names the step and the database's
+/// message (never a password), for the log; code() and clientMessage() are
+/// what the export fails with (docs/api.md, "Failure codes"):
+/// source_error, source_unavailable, source_refused, source_timeout.
 class SourceError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
-};
-
-/// The rows of one export: an unshared read-only connection to the dataset's
-/// SQLite file (C API), one read transaction so that the count and the rows
-/// see the same snapshot, and a cursor that decodes each row into Cells.
-/// Used by one thread. Throws SourceError.
-class RowSource {
-public:
-    explicit RowSource(const std::string& sourcePath);
-
-    /// Rows the query's COUNT(*) finds.
-    std::int64_t count(const SqlQuery& query);
-    /// Starts the SELECT; then next() until it returns false.
-    void select(const SqlQuery& query);
-    /// Reads the next row into cells(); false at the end.
-    bool next();
-    /// The current row; text cells point into the cursor, valid until next().
-    const std::vector<Cell>& cells() const { return _cells; }
+    explicit SourceError(const std::string& what, std::string code = "source_error")
+        : std::runtime_error(what), _code(std::move(code)) {}
+    const std::string& code() const { return _code; }
+    /// The sentence the export's owner reads for code().
+    std::string clientMessage() const;
 
 private:
-    [[noreturn]] void fail(const std::string& what) const;
-    void prepare(const std::string& sql, const std::vector<SqlParam>& params, SqliteStatement& s);
+    std::string _code;
+};
 
-    SqliteConnection _db;
-    SqliteStatement _select;
+/// The rows of one export from its dataset's source, in one read-only
+/// transaction so that the count and the rows see the same snapshot; each row
+/// decoded into Cells. SqliteRowSource and PgRowSource implement it; the
+/// dataset's `source` picks one (openRowSource). Used by one thread, except
+/// cancel(). Throws SourceError.
+class RowSource {
+public:
+    virtual ~RowSource() = default;
+    /// Rows the query's COUNT(*) finds.
+    virtual std::int64_t count(const SqlQuery& query) = 0;
+    /// Starts the SELECT; then next() until it returns false.
+    virtual void select(const SqlQuery& query) = 0;
+    /// Reads the next row into cells(); false at the end.
+    virtual bool next() = 0;
+    /// The current row; text cells point into the cursor, valid until next().
+    const std::vector<Cell>& cells() const { return _cells; }
+    /// Asks the database to stop the statement running now, if it can (the
+    /// caller then gets SourceError or JobAbandoned from its own check).
+    /// Safe from any thread while the source lives.
+    virtual void cancel() {}
+
+protected:
     std::vector<Cell> _cells;
 };
+
+/// Opens the source of `dataset`. A PostgreSQL source first waits for one of
+/// `slots`' connections to its server, calling `checkStop` (which throws to
+/// give up) while it waits.
+std::unique_ptr<RowSource> openRowSource(const Dataset& dataset, SourceSlots& slots,
+                                         const std::function<void()>& checkStop);
 
 } // namespace exportd

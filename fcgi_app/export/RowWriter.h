@@ -11,9 +11,17 @@
 namespace exportd {
 
 /// One value of a row as read from the database cursor. `text` points into the
-/// cursor's memory and is valid only during writeRow().
+/// cursor's memory and is valid only during writeRow(). SQLite rows use Null,
+/// Integer, Real and Text; a PostgreSQL source also gives the typed kinds
+/// below, each carried as text (docs/operations.md, "PostgreSQL datasets",
+/// has the table of what each format makes of them):
+/// - Boolean: `integer` is 0 or 1;
+/// - Numeric: a decimal in `text` ("-12.50", "NaN", "Infinity"), every digit kept;
+/// - Date: "YYYY-MM-DD" (or "infinity", a BC date, ...) in `text`;
+/// - Timestamp: RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (or "infinity", ...) in `text`;
+/// - Json: one JSON value in `text` (jsonb, json, an array through to_json).
 struct Cell {
-    enum class Type { Null, Integer, Real, Text };
+    enum class Type { Null, Integer, Real, Text, Boolean, Numeric, Date, Timestamp, Json };
     Type type = Type::Null;
     std::int64_t integer = 0;
     double real = 0;

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
@@ -60,6 +62,55 @@ void escapeControls(std::string& s)
     s.swap(out);
 }
 
+// Excel's 1900 date system counts 1900-02-29, a day that never was: serials
+// before 1900-03-01 are a day off, and negative ones are not dates at all.
+constexpr std::int64_t FIRST_EXACT_EXCEL_SECONDS = -2203891200LL; // 1900-03-01T00:00:00Z
+
+// Excel serial of an RFC 3339 instant or a "YYYY-MM-DD" date, when Excel shows
+// it as that same instant; nullopt for what stays text ("infinity", BC, ...).
+std::optional<double> excelSerialOf(std::string_view text)
+{
+    const auto bound = parseDateBound(text);
+    if (!bound || bound->seconds < FIRST_EXACT_EXCEL_SECONDS)
+        return std::nullopt;
+    return excelSerial(bound->seconds) + static_cast<double>(bound->nanos) / 1e9 / 86400.0;
+}
+
+// `digits` without the zeros that do not change its value ("1.50" -> "1.5",
+// "2.0" -> "2", "-0" -> "0").
+std::string_view canonicalDecimal(std::string_view digits)
+{
+    if (digits.find('.') != std::string_view::npos) {
+        while (digits.back() == '0')
+            digits.remove_suffix(1);
+        if (digits.back() == '.')
+            digits.remove_suffix(1);
+    }
+    return digits == "-0" ? std::string_view("0") : digits;
+}
+
+// The number as a double when that double shows exactly it: its shortest
+// decimal is the same number (a float's text, "1e+20", always is; a numeric's
+// "0.1" is, "12345678901234567890.1" is not). Else nullopt: the cell keeps
+// the text, every digit.
+std::optional<double> exactDouble(std::string_view number)
+{
+    double value = 0;
+    const auto parsed = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (parsed.ec != std::errc() || parsed.ptr != number.data() + number.size() || !std::isfinite(value))
+        return std::nullopt;
+    char buf[400];
+    auto printed = std::to_chars(buf, buf + sizeof buf, value);
+    if (printed.ec == std::errc() && std::string_view(buf, static_cast<std::size_t>(printed.ptr - buf)) == number)
+        return value;
+    printed = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
+    if (printed.ec == std::errc()
+        && canonicalDecimal(std::string_view(buf, static_cast<std::size_t>(printed.ptr - buf)))
+               == canonicalDecimal(number))
+        return value;
+    return std::nullopt;
+}
+
 } // namespace
 
 XlsxWriter::XlsxWriter(const std::string& path, const WriterOptions& options)
@@ -82,7 +133,9 @@ XlsxWriter::XlsxWriter(const std::string& path, const WriterOptions& options)
     format_set_bold(_bold);
     _dateFormat = workbook_add_format(_workbook);
     format_set_num_format(_dateFormat, "yyyy-mm-dd hh:mm:ss");
-    if (!_sheet || !_bold || !_dateFormat)
+    _dayFormat = workbook_add_format(_workbook);
+    format_set_num_format(_dayFormat, "yyyy-mm-dd");
+    if (!_sheet || !_bold || !_dateFormat || !_dayFormat)
         throw WriteError("cannot set up the XLSX workbook " + path, false);
 }
 
@@ -179,6 +232,30 @@ void XlsxWriter::writeRow(const std::vector<Cell>& cells)
         case Cell::Type::Real:
             check(worksheet_write_number(_sheet, _row, col, cell.real, nullptr), "write");
             break;
+        case Cell::Type::Boolean:
+            check(worksheet_write_boolean(_sheet, _row, col, cell.integer != 0, nullptr), "write");
+            break;
+        case Cell::Type::Numeric:
+            if (auto exact = exactDouble(cell.text)) {
+                check(worksheet_write_number(_sheet, _row, col, *exact, nullptr), "write");
+                if (_row <= WIDTH_SAMPLE_ROWS)
+                    noteWidth(i, cell.text.size());
+            } else {
+                writeText(col, cell.text);
+            }
+            break;
+        case Cell::Type::Date:
+        case Cell::Type::Timestamp:
+            if (auto serial = excelSerialOf(cell.text)) {
+                lxw_format* format = cell.type == Cell::Type::Date ? _dayFormat : _dateFormat;
+                check(worksheet_write_number(_sheet, _row, col, *serial, format), "write");
+                if (_row <= WIDTH_SAMPLE_ROWS)
+                    noteWidth(i, DATE_WIDTH - 2);
+            } else {
+                writeText(col, cell.text);
+            }
+            break;
+        case Cell::Type::Json: writeText(col, cell.text); break;
         case Cell::Type::Text:
             if (isDate) {
                 if (auto secs = parseIsoUtcSeconds(cell.text)) {

@@ -9,7 +9,9 @@ namespace exportd {
 /// XLSX through libxlsxwriter in constant-memory mode (its temp files live
 /// beside the output file): one sheet, a bold frozen header row, numbers as
 /// numbers, the dataset's date columns as Excel date-times, widths from the
-/// header and the first rows. The output path is claimed with O_EXCL at
+/// header and the first rows. A PostgreSQL source's typed cells stay typed:
+/// booleans as booleans, dates and times as dates, a numeric as a number when
+/// the double shows exactly its decimal (else as text, every digit kept). The output path is claimed with O_EXCL at
 /// construction and the finished file gets mode 0640; its SHA-256 is computed
 /// by reading it back after workbook_close(). At most 1,048,575 data rows.
 /// Used by one thread.
@@ -36,7 +38,8 @@ private:
     lxw_workbook* _workbook = nullptr;
     lxw_worksheet* _sheet = nullptr;
     lxw_format* _bold = nullptr;
-    lxw_format* _dateFormat = nullptr;
+    lxw_format* _dateFormat = nullptr; ///< date-times
+    lxw_format* _dayFormat = nullptr;  ///< dates
     std::vector<bool> _isDate;
     std::vector<double> _widths;
     std::string _scratch;

@@ -43,6 +43,7 @@ const std::map<std::string, std::string>& configDefaults()
         {"max_filters_bytes", "8192"},
         {"max_queued_exports", "64"},
         {"owner_quota_bytes", "2147483648"},
+        {"max_source_connections", "4"},
     };
     return defaults;
 }
@@ -147,6 +148,7 @@ Config loadConfig(const std::string& path, bool required)
     c.maxFiltersBytes = toInt(values, "max_filters_bytes", 64, 64LL * 1024 * 1024);
     c.maxQueuedExports = static_cast<int>(toInt(values, "max_queued_exports", 1, 1000000));
     c.ownerQuotaBytes = toInt(values, "owner_quota_bytes", 1, INT64_MAX);
+    c.maxSourceConnections = static_cast<int>(toInt(values, "max_source_connections", 1, 1000));
 
     if (c.fileGroup.empty())
         throw ConfigError("file_group: must not be empty");

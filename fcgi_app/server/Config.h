@@ -38,6 +38,7 @@ struct Config {
     std::int64_t maxFiltersBytes = 8192;    ///< canonical filters stored with a record
     int maxQueuedExports = 64;              ///< jobs queued or running in this process
     std::int64_t ownerQuotaBytes = 2LL * 1024 * 1024 * 1024; ///< bytes of files one owner may hold
+    int maxSourceConnections = 4;           ///< connections at once from exports to one PostgreSQL source
 
     int fileGid = -1;                ///< resolved from fileGroup
 };

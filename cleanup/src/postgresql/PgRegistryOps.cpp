@@ -82,6 +82,7 @@ int PgRegistry::purgeBefore(Millis cutoff)
     int purged = 0;
     _pool.transaction("purgeBefore", [&](Connection& c) {
         // A purge after a long stop may remove many rows at once.
+        const postgresql::ReplyTimeout longer(c, 65000);
         c.exec("SET LOCAL statement_timeout = '60s'");
         purged = c.execPrepared("purge_exports",
                                 "DELETE FROM exports WHERE updated_at < $1 AND (status IN ('deleted','failed')"

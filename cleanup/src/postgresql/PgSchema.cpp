@@ -59,9 +59,10 @@ const char* const SCHEMA[] = {
 
 void createSchema(Connection& c)
 {
+    // The lock is released at COMMIT; waiting for it (another host's DDL)
+    // may take longer than a registry statement.
+    const ReplyTimeout longer(c, 35000);
     c.exec("BEGIN");
-    // Released at COMMIT; the DDL may wait for another host's, so it gets
-    // more time than a registry statement.
     c.exec("SET LOCAL statement_timeout = '30s'");
     c.exec("SELECT pg_advisory_xact_lock(hashtext('exportd registry schema'))");
     for (const char* sql : SCHEMA) c.exec(sql);

@@ -35,6 +35,7 @@ class RegistryContract : public CppUnit::TestFixture {
     CPPUNIT_TEST(testMarkFileDeletedExpiresReadyOnce);
     CPPUNIT_TEST(testMarkFileDeletedRecordsBytesOfDeletedExport);
     CPPUNIT_TEST(testMarkFilesDeletedAppliesEachOnceInOneBatch);
+    CPPUNIT_TEST(testOverlappingBatchesFromTwoProcessesApplyEachOnce);
     CPPUNIT_TEST(testAuthorizeDownloadRefusedAtAndAfterExpiry);
     CPPUNIT_TEST(testClaimByTwoProcessesAppliesOnce);
     CPPUNIT_TEST(testCreateByTwoProcessesRespectsLimit);
@@ -347,6 +348,48 @@ public:
         // A second recording of the same deletions applies to none.
         for (bool applied : _reg->markFilesDeleted(batch))
             CPPUNIT_ASSERT(!applied);
+    }
+
+    // Verifies that two processes recording overlapping batches in opposite
+    // orders at once neither fail (a deadlock between them is avoided or
+    // retried) nor record one deletion twice.
+    void testOverlappingBatchesFromTwoProcessesApplyEachOnce()
+    {
+        auto other = openRegistry(_uri);
+        for (int round = 0; round < 10; ++round) {
+            std::vector<std::pair<std::string, Millis>> forward;
+            for (int i = 0; i < 200; ++i) {
+                const std::string id = testId("ob" + std::to_string(round) + "n" + std::to_string(i));
+                makeReady(*_reg, id, T0, T0 + 1000);
+                forward.emplace_back(id, T0 + 1000);
+            }
+            const std::vector<std::pair<std::string, Millis>> backward(forward.rbegin(), forward.rend());
+            std::vector<bool> doneA, doneB;
+            std::string errA, errB;
+            std::atomic<int> arrived{0};
+            auto recorder = [&arrived](Registry& reg, const std::vector<std::pair<std::string, Millis>>& batch,
+                                       std::vector<bool>& done, std::string& err) {
+                return [&reg, &arrived, &batch, &done, &err] {
+                    ++arrived;
+                    while (arrived.load() < 2) std::this_thread::yield();
+                    try {
+                        done = reg.markFilesDeleted(batch);
+                    } catch (const std::exception& e) {
+                        err = e.what();
+                    }
+                };
+            };
+            std::thread ta(recorder(*_reg, forward, doneA, errA));
+            std::thread tb(recorder(*other, backward, doneB, errB));
+            ta.join();
+            tb.join();
+            const std::string where = "round " + std::to_string(round);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(where, std::string(), errA);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(where, std::string(), errB);
+            for (std::size_t i = 0; i < forward.size(); ++i)
+                CPPUNIT_ASSERT_MESSAGE(where + " " + forward[i].first,
+                                       bool(doneA[i]) != bool(doneB[forward.size() - 1 - i]));
+        }
     }
 
     void testMarkFileDeletedRecordsBytesOfDeletedExport()

@@ -148,6 +148,16 @@ public:
     /// of a small statement's cost). One name, one sql, for the connection's life.
     Result execPrepared(const std::string& name, const std::string& sql, const Params& params);
 
+    /// The longest wait for a reply from now on (ConnectOptions::replyTimeoutMs;
+    /// 0: none); returns the previous one. For a statement known to take
+    /// longer, with a statement timeout of its own.
+    int setReplyTimeoutMs(int ms)
+    {
+        const int previous = _replyTimeoutMs;
+        _replyTimeoutMs = ms;
+        return previous;
+    }
+
     /// Asks the server to cancel the statement running on this connection, if
     /// any. Safe from any thread; the cancelled statement fails with 57014.
     void cancel();
@@ -172,6 +182,20 @@ private:
     std::unordered_set<std::string> _prepared;
     std::mutex _cancelMutex;
     PGcancel* _cancel = nullptr;
+};
+
+/// A longer (or shorter) reply timeout on one connection for as long as it
+/// lives; the previous one is back afterwards, on every way out.
+class ReplyTimeout {
+public:
+    ReplyTimeout(Connection& c, int ms) : _c(c), _previous(c.setReplyTimeoutMs(ms)) {}
+    ~ReplyTimeout() { _c.setReplyTimeoutMs(_previous); }
+    ReplyTimeout(const ReplyTimeout&) = delete;
+    ReplyTimeout& operator=(const ReplyTimeout&) = delete;
+
+private:
+    Connection& _c;
+    int _previous;
 };
 
 } // namespace exportd::cleanup::postgresql

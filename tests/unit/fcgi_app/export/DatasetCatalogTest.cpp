@@ -17,7 +17,7 @@ class DatasetCatalogTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testEnumWithoutValuesIsRejected);
     CPPUNIT_TEST(testValuesOnANonEnumFilterAreRejected);
     CPPUNIT_TEST(testDateStorageMustBeKnown);
-    CPPUNIT_TEST(testSourceMustUseTheSqliteScheme);
+    CPPUNIT_TEST(testSourceMustUseTheSqliteOrPostgresqlScheme);
     CPPUNIT_TEST(testQueryWithASemicolonIsRejected);
     CPPUNIT_TEST(testQueryThatIsNotASelectIsRejected);
     CPPUNIT_TEST(testInvalidJsonIsAConfigError);
@@ -108,10 +108,10 @@ public:
                     "datasets.o.filters.a.date_storage: must be one of iso8601-utc-text, timestamp");
     }
 
-    void testSourceMustUseTheSqliteScheme()
+    void testSourceMustUseTheSqliteOrPostgresqlScheme()
     {
         expectError(R"({"datasets": {"o": {"source": "/x.db", "table": "t", "columns": ["a"]}}})",
-                    "datasets.o.source: must be \"sqlite:<path>\"");
+                    "datasets.o.source: must be \"sqlite:<path>\" or \"postgresql://...\"");
     }
 
     void testQueryWithASemicolonIsRejected()
