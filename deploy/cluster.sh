@@ -142,34 +142,29 @@ set_up_databases() {
   local password
   password=$(openssl rand -hex 24)
   # The passfile of the hosts' exportd (root's, 0600), rewritten each run with a new password.
-  (umask 077; echo "$pg_ip:$pg_port:exportd:exportd:$password" >"$data_dir/run/registry.pgpass")
+  (umask 077; echo "$pg_ip:$pg_port:*:exportd:$password" >"$data_dir/run/registry.pgpass")
   psql_admin postgres <<SQL
 SELECT 'CREATE ROLE exportd LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'exportd') \gexec
 ALTER ROLE exportd PASSWORD '$password';
 SELECT 'CREATE DATABASE exportd OWNER exportd' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'exportd') \gexec
 SELECT 'CREATE DATABASE demo' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'demo') \gexec
 SQL
-  # The demo dataset, copied from demo.db when the row counts differ; exportd
-  # may only read it.
-  local rows
-  rows=$(psql_admin demo -tA -c "SELECT count(*) FROM orders" 2>/dev/null || echo none)
-  if [[ $rows != "$(sqlite3 "$data_dir/demo.db" 'SELECT count(*) FROM orders')" ]]; then
+  # The demo dataset: the rows of demo.db (deploy/make_demo_pg.sh makes the same
+  # ones from the same seed, with native types), remade when the count differs;
+  # exportd may only read it.
+  local rows=${EXPORTD_DEMO_ROWS:-100000} have
+  have=$(psql_admin demo -tA -c "SELECT count(*) FROM orders" 2>/dev/null || echo none)
+  if [[ $have != "$rows" ]]; then
     echo "exportd: loading the demo dataset into PostgreSQL (database demo)"
-    {
-      echo "SET client_min_messages = warning;"
-      echo "BEGIN;"
-      echo "DROP TABLE IF EXISTS orders;"
-      echo "CREATE TABLE orders (id bigint PRIMARY KEY, created_at text NOT NULL, customer_email text NOT NULL,"
-      echo "  customer_name text NOT NULL, country text NOT NULL, status text NOT NULL, total_cents bigint NOT NULL,"
-      echo "  currency text NOT NULL);"
-      echo "COPY orders FROM STDIN WITH (FORMAT csv);"
-      sqlite3 -csv "$data_dir/demo.db" "SELECT id, created_at, customer_email, customer_name, country, status, total_cents, currency FROM orders ORDER BY id"
-      echo '\.'
-      echo "GRANT CONNECT ON DATABASE demo TO exportd;"
-      echo "GRANT SELECT ON orders TO exportd;"
-      echo "COMMIT;"
-    } | psql_admin demo
+    "$here/deploy/make_demo_pg.sh" "host=$pg_dir/run port=$pg_port user=postgres dbname=demo" "$rows"
   fi
+  psql_admin demo -c "GRANT SELECT ON orders TO exportd"
+  # The hosts read it from PostgreSQL: the datasets file with that source.
+  sed -e "s#\"source\": \"sqlite:demo.db\"#\"source\": \"postgresql://exportd@$pg_ip:$pg_port/demo?passfile=$data_dir/run/registry.pgpass\"#" \
+      -e 's#"date_storage": "iso8601-utc-text"#"date_storage": "timestamp"#' \
+      "$here/deploy/datasets.json" >"$data_dir/datasets.json"
+  grep -q '"source": "postgresql://' "$data_dir/datasets.json" ||
+    { echo "exportd: deploy/datasets.json has no sqlite:demo.db source to point at PostgreSQL" >&2; exit 1; }
 }
 
 # --- network -----------------------------------------------------------------
