@@ -247,7 +247,7 @@ class NormalClocksTest(ClusterCase):
     def test_5_kill_one_host_with_200_pending_exports(self):
         c = self.cluster
         started = time.time()
-        count, retention = 200, 15
+        count, retention = 200, 25
         ids = []
         lock = threading.Lock()
 
