@@ -77,8 +77,9 @@ class Response:
 class Client:
     """An HTTP client that keeps cookies (a browser-like session) and optional basic auth."""
 
-    def __init__(self, port, auth=None):
+    def __init__(self, port, auth=None, host="127.0.0.1"):
         self.port = port
+        self.host = host
         self.cookies = {}
         self.auth = auth
 
@@ -95,7 +96,7 @@ class Client:
         if self.auth and "Authorization" not in h:
             import base64
             h["Authorization"] = "Basic " + base64.b64encode(("%s:%s" % self.auth).encode()).decode()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()

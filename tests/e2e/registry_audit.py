@@ -10,6 +10,17 @@ registry (after exportd created the schema) and then count from them:
 
 `at_ms` is SQLite's own wall clock ('now'), read while the writing statement
 holds the registry's write lock, i.e. at the moment the change was applied.
+
+A stack whose `registry_backend` is "postgresql" (tests/cluster/cluster.py) gets
+the same tables and triggers in PostgreSQL (installed by the superuser; the
+trigger functions run as their owner, SECURITY DEFINER, so that exportd's own
+database user needs no right on the audit tables), with at_ms from clock_timestamp()
+read in the trigger, rounded down to the millisecond. The download trigger runs
+BEFORE the row is written: once the row is locked, and before the gate reads the
+clock in RETURNING, so at_ms >= expires_at proves a late authorisation (an AFTER
+trigger reads the clock microseconds after the gate, and blamed a download the
+gate authorised just in time). A gate that refuses rolls its update back, and the
+audit row with it. The checks below read the tables through the stack's psql.
 """
 import os
 import sqlite3
@@ -37,6 +48,39 @@ AUDIT_SQL = [
     + NOW_MS + "); END",
 ]
 
+# Rounded down: a cast to bigint rounds, and counted a download authorised
+# 0.4 ms before expires_at as authorised at it.
+PG_NOW_MS = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+AUDIT_SQL_POSTGRESQL = """
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS audit_changes (
+  seq bigserial PRIMARY KEY, id text, old_status text, new_status text,
+  old_file_deleted_at bigint, new_file_deleted_at bigint, expires_at bigint, at_ms bigint);
+CREATE TABLE IF NOT EXISTS audit_downloads (
+  seq bigserial PRIMARY KEY, id text, old_count bigint, new_count bigint, status text,
+  expires_at bigint, at_ms bigint);
+CREATE OR REPLACE FUNCTION audit_exports_change() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+  INSERT INTO audit_changes (id, old_status, new_status, old_file_deleted_at, new_file_deleted_at,
+                             expires_at, at_ms)
+  VALUES (NEW.id, OLD.status, NEW.status, OLD.file_deleted_at, NEW.file_deleted_at, NEW.expires_at, %(now)s);
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION audit_exports_download() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+  INSERT INTO audit_downloads (id, old_count, new_count, status, expires_at, at_ms)
+  VALUES (NEW.id, OLD.download_count, NEW.download_count, NEW.status, NEW.expires_at, %(now)s);
+  RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS audit_exports_change ON exports;
+CREATE TRIGGER audit_exports_change AFTER UPDATE OF status, file_deleted_at ON exports
+  FOR EACH ROW EXECUTE FUNCTION audit_exports_change();
+DROP TRIGGER IF EXISTS audit_exports_download ON exports;
+CREATE TRIGGER audit_exports_download BEFORE UPDATE OF download_count ON exports
+  FOR EACH ROW EXECUTE FUNCTION audit_exports_download();
+""" % {"now": PG_NOW_MS}
+
 # Every transition docs/api.md, Statuses allows (status before -> status after).
 ALLOWED = {
     ("queued", "running"), ("queued", "failed"), ("queued", "deleted"),
@@ -51,7 +95,14 @@ def connect(stack):
     return db
 
 
+def _postgresql(stack):
+    return getattr(stack, "registry_backend", "sqlite") == "postgresql"
+
+
 def install(stack):
+    if _postgresql(stack):
+        stack.psql(AUDIT_SQL_POSTGRESQL)
+        return
     db = connect(stack)
     try:
         db.execute("BEGIN IMMEDIATE")
@@ -63,6 +114,10 @@ def install(stack):
 
 
 def query(stack, sql, params=()):
+    if _postgresql(stack):
+        if params:
+            raise ValueError("no parameters through psql")
+        return stack.psql(sql)
     db = connect(stack)
     try:
         return db.execute(sql, params).fetchall()
