@@ -42,9 +42,9 @@ private:
     int _attempt;
 };
 
-/// Runs one of the scheduler's own chores on the timer thread: flush()
-/// records the deletions done since the last batch, reapTick() collects the
-/// unlinks that have finished while any is in flight.
+/// Runs one of the scheduler's own chores: flush() records the deletions done
+/// since the last batch (on the record timer's thread), reapTick() collects the
+/// unlinks that have finished while any is in flight (on the timer thread).
 class CleanupScheduler::ChoreTask : public Poco::Util::TimerTask {
 public:
     ChoreTask(CleanupScheduler& owner, void (CleanupScheduler::*chore)()) : _owner(owner), _chore(chore) {}
@@ -149,6 +149,7 @@ void CleanupScheduler::stop()
     // The timer thread is idle now: finish the unlinks it started (the next
     // start's sweeper records any that a broken ring never reports).
     while (_ring && _ring->inFlight() > 0 && _ring->answering()) collectUnlinks(true);
+    _recordTimer.cancel(true);
     flush(); // files already unlinked are recorded now, not left to the next sweep
 }
 
@@ -242,31 +243,28 @@ void CleanupScheduler::unlinkNow(const Job& job, int attempt)
 
 void CleanupScheduler::record(const Job& job, Millis deletedAt, int attempt)
 {
-    bool flushNow = false;
-    bool scheduleFlush = false;
+    Millis delay = -1; // no flush to queue
     {
         std::lock_guard<std::mutex> lock(_doneMutex);
         _done.push_back({job, deletedAt, attempt});
         if (_stopped.load()) {
-            // stop() records what is left once the timer is idle.
-        } else if (_done.size() >= MAX_BATCH) {
-            flushNow = true;
+            // stop() records what is left once both timers are idle.
+        } else if (_done.size() >= MAX_BATCH && !_flushUrgent) {
+            _flushUrgent = _flushScheduled = true;
+            delay = 0;
         } else if (!_flushScheduled) {
             _flushScheduled = true;
-            scheduleFlush = true;
+            delay = FLUSH_DELAY_MS;
         }
     }
-    if (flushNow) {
+    if (delay < 0) return;
+    try {
+        Poco::Timestamp at;
+        at += delay * 1000;
+        _recordTimer.schedule(new ChoreTask(*this, &CleanupScheduler::flush), at);
+    } catch (const std::exception& e) {
+        _logger.error("cleanup: cannot schedule the recording of deletions: " + std::string(e.what()));
         flush();
-    } else if (scheduleFlush) {
-        try {
-            Poco::Timestamp at;
-            at += FLUSH_DELAY_MS * 1000;
-            _timer.schedule(new ChoreTask(*this, &CleanupScheduler::flush), at);
-        } catch (const std::exception& e) {
-            _logger.error("cleanup: cannot schedule the recording of deletions: " + std::string(e.what()));
-            flush();
-        }
     }
 }
 
@@ -276,7 +274,7 @@ void CleanupScheduler::flush()
     {
         std::lock_guard<std::mutex> lock(_doneMutex);
         batch.swap(_done);
-        _flushScheduled = false;
+        _flushScheduled = _flushUrgent = false;
     }
     if (batch.empty()) return;
     std::vector<std::pair<std::string, Millis>> deletions;

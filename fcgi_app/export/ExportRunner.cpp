@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <thread>
 
 namespace exportd {
 
@@ -52,6 +53,8 @@ private:
 };
 
 namespace {
+
+constexpr int MARK_RUNNING_ATTEMPTS = 10;
 
 const cleanup::MetricFamily& COMPLETED = cleanup::family::EXPORTS_COMPLETED;
 const cleanup::MetricFamily& FAILED = cleanup::family::EXPORTS_FAILED;
@@ -208,14 +211,27 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
         _logger.information("export " + id + " cancelled before it started");
         return;
     }
-    try {
-        if (!_registry.markRunning(id, _options.instanceId, _clock.nowMs())) {
-            _logger.information("export " + id + " is no longer queued (deleted or taken); skipped");
-            return;
+    // A registry that cannot be reached would leave the export queued under
+    // this live process, where no sweep fails it: the mark is tried again
+    // (250 ms doubling to 4 s, about 25 s in all) and then the export fails as
+    // interrupted. Should that write fail too, the record stays queued until
+    // this process stops and a sweep fails it (docs/operations.md).
+    for (int attempt = 0;; ++attempt) {
+        try {
+            if (!_registry.markRunning(id, _options.instanceId, _clock.nowMs())) {
+                _logger.information("export " + id + " is no longer queued (deleted or taken); skipped");
+                return;
+            }
+            break;
+        } catch (const std::exception& e) {
+            _logger.error("export " + id + ": cannot mark it running (attempt " + std::to_string(attempt + 1)
+                          + "): " + e.what());
+            if (attempt >= MARK_RUNNING_ATTEMPTS - 1 || _stopping.load() || stopRequested(id)) {
+                failSafely(id, "interrupted", INTERRUPTED_MESSAGE);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::min(250 << attempt, 4000)));
         }
-    } catch (const std::exception& e) {
-        _logger.error("export " + id + ": cannot mark it running: " + e.what());
-        return;
     }
 
     const auto started = Steady::now();

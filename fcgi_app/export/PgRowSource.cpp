@@ -2,11 +2,16 @@
 
 #include "cleanup/postgresql/Connection.h"
 
+#include <chrono>
+#include <thread>
+
 namespace exportd {
 
 namespace pg = cleanup::postgresql;
 
 namespace {
+
+constexpr int CONNECT_RETRIES = 2;
 
 pg::Params toParams(const std::vector<SqlParam>& params)
 {
@@ -33,11 +38,21 @@ PgRowSource::PgRowSource(const Dataset& dataset, SourceSlots::Slot slot) : _data
                         " SET LOCAL IntervalStyle = 'iso_8601'; SET LOCAL extra_float_digits = 1";
     if (dataset.statementTimeoutMs > 0)
         begin += "; SET LOCAL statement_timeout = " + std::to_string(dataset.statementTimeoutMs);
-    try {
-        _connection = std::make_unique<pg::Connection>(dataset.sourceUri, options);
-        _connection->exec(begin);
-    } catch (const pg::PgError& e) {
-        fail("connect", e);
+    // A server starting a backend for every export can miss the connect
+    // timeout under load (the cluster's load test saw 1 export in 239 fail
+    // so): a lost or refused connection is tried again twice, 250 and 500 ms
+    // later; a refused login (SQLSTATE class 28) is not.
+    for (int attempt = 0;; ++attempt) {
+        try {
+            _connection = std::make_unique<pg::Connection>(dataset.sourceUri, options);
+            _connection->exec(begin);
+            return;
+        } catch (const pg::PgError& e) {
+            _connection.reset();
+            const bool again = attempt < CONNECT_RETRIES && e.connectionLost() && e.sqlState().rfind("28", 0) != 0;
+            if (!again) fail("connect", e);
+            std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+        }
     }
 }
 

@@ -38,9 +38,12 @@ enum class UnlinkMode {
 /// and `expired` in the registry, `exportd_cleanup_lag_seconds` (deletion time
 /// minus expires_at) observed, `exportd_files_deleted_total{reason="expired"}`
 /// counted. Records are written in batches, one registry transaction for the
-/// deletions of up to FLUSH_DELAY_MS (or MAX_BATCH of them), on the same timer
-/// thread: one commit per file would cap the thread near 10,000 deletions a
-/// second and stall every unlink behind it (bench/RESULTS.md). A failed unlink
+/// deletions of up to FLUSH_DELAY_MS (or MAX_BATCH of them): one commit per file
+/// would cap the thread near 10,000 deletions a second (bench/RESULTS.md). The
+/// batches are written on a second timer thread of their own, so that a
+/// registry that waits (a row lock held by a host cut off from the database, a
+/// reconnect) never delays an unlink: the files go at their time, and their
+/// records follow when the registry answers (docs/operations.md, Several hosts). A failed unlink
 /// or registry write is logged, counted in `exportd_cleanup_failures_total` and
 /// retried with backoff (100 ms doubling, capped at 5 s) until it succeeds or
 /// the scheduler stops. No exception ever leaves a task.
@@ -153,11 +156,13 @@ private:
     std::string _exportsDir;
     Poco::Logger& _logger;
     Poco::Util::Timer _timer;
+    Poco::Util::Timer _recordTimer; ///< runs flush() only
     std::atomic<std::int64_t> _pending{0};
     std::atomic<bool> _stopped{false};
     std::mutex _doneMutex;
     std::vector<Done> _done;       ///< unlinked, not yet recorded
-    bool _flushScheduled = false;
+    bool _flushScheduled = false;  ///< a flush is queued on _recordTimer
+    bool _flushUrgent = false;     ///< ... and one without delay (a full batch)
     std::mutex _timedMutex;
     std::unordered_map<std::string, Timed> _timed; ///< one entry per export with a timer
     std::deque<std::pair<std::uint64_t, std::string>> _finished; ///< (mark, id), oldest first

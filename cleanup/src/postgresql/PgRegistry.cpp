@@ -254,25 +254,48 @@ bool PgRegistry::authorizeDownload(const std::string& id, Millis nowMs)
                   Params::of(id, nowMs));
 }
 
+// Whose clock decides the gate: with the system's wall clock (production),
+// the database's clock_timestamp() alone, read by the statement itself; a
+// host's clock, even aligned to the database's (RegistryClock), is off by its
+// measurement's error and refused downloads a few ms before expires_at after a
+// database restart (docs/operations.md, Several hosts). A test's manual clock
+// decides by itself.
+namespace {
+
+std::optional<std::int64_t> gateBound(const Clock& clock)
+{
+    if (clock.registryMayReadSystemTime()) return std::nullopt;
+    return clock.nowMs();
+}
+
+bool gateOpen(const postgresql::Result& r, const Clock& clock)
+{
+    if (r.rows() == 0) return false;
+    const Millis now = clock.registryMayReadSystemTime() ? r.integer(0, 1) : clock.nowMs();
+    return r.integer(0, 0) > now;
+}
+
+} // namespace
+
 bool PgRegistry::authorizeDownloadAt(const std::string& id, const Clock& clock)
 {
     // The row is counted first, which takes its lock (waiting for any other
-    // transaction that holds it), and the decision is taken after: the
-    // database's clock_timestamp() read once the row is locked (in RETURNING)
-    // and `clock` read once the answer is here. Deciding in the UPDATE's WHERE
-    // would not do: PostgreSQL evaluates it before waiting for the lock, and
-    // evaluates it again afterwards only if the holder changed the row. A late
-    // decision rolls the count back.
+    // transaction that holds it), and the decision is taken after: with the
+    // database's clock_timestamp() read once the row is locked (in RETURNING),
+    // or a manual clock read once the answer is here. Deciding in the UPDATE's
+    // WHERE would not do: PostgreSQL evaluates it before waiting for the lock,
+    // and evaluates it again afterwards only if the holder changed the row. A
+    // late decision rolls the count back.
     static const std::string SQL = "UPDATE exports SET download_count = download_count + 1"
-                                   " WHERE id = $1 AND status = 'ready' AND expires_at > $2"
+                                   " WHERE id = $1 AND status = 'ready' AND ($2::bigint IS NULL OR expires_at > $2)"
                                    " RETURNING expires_at, " + postgresql::DB_NOW_MS;
     bool ok = false;
     _pool.run("authorizeDownload", [&](Connection& c) {
         c.exec("BEGIN");
-        const Result r = c.execPrepared("gate_count", SQL, Params::of(id, clock.nowMs()));
-        Millis now = clock.nowMs();
-        if (r.rows() > 0 && clock.registryMayReadSystemTime()) now = std::max(now, r.integer(0, 1));
-        ok = r.rows() > 0 && r.integer(0, 0) > now;
+        Params params;
+        params.add(id).add(gateBound(clock));
+        const Result r = c.execPrepared("gate_count", SQL, params);
+        ok = gateOpen(r, clock);
         c.exec(ok ? "COMMIT" : "ROLLBACK");
     });
     return ok;
@@ -283,11 +306,7 @@ bool PgRegistry::checkDownloadAt(const std::string& id, const Clock& clock)
     // Without counting, the same decision is a read: it waits for no lock.
     static const std::string SQL =
         "SELECT expires_at, " + postgresql::DB_NOW_MS + " FROM exports WHERE id = $1 AND status = 'ready'";
-    const Result r = query("gate_check", SQL, Params::of(id));
-    if (r.rows() == 0) return false;
-    Millis now = clock.nowMs();
-    if (clock.registryMayReadSystemTime()) now = std::max(now, r.integer(0, 1));
-    return r.integer(0, 0) > now;
+    return gateOpen(query("gate_check", SQL, Params::of(id)), clock);
 }
 
 } // namespace exportd::cleanup
