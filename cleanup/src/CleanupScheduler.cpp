@@ -246,7 +246,7 @@ void CleanupScheduler::record(const Job& job, Millis deletedAt, int attempt)
     Millis delay = -1; // no flush to queue
     {
         std::lock_guard<std::mutex> lock(_doneMutex);
-        _done.push_back({job, deletedAt, attempt});
+        _done.push_back({job, job.unlinkedAt > 0 ? job.unlinkedAt : deletedAt, attempt});
         if (_stopped.load()) {
             // stop() records what is left once both timers are idle.
         } else if (_done.size() >= MAX_BATCH && !_flushUrgent) {
@@ -303,7 +303,10 @@ void CleanupScheduler::flush()
     }
     // The files are gone; each deletion is tried again whole (its unlink now
     // finds nothing, which counts as done) until the registry takes it.
-    for (const auto& d : batch) retry(d.job, d.attempt, failure);
+    for (auto& d : batch) {
+        d.job.unlinkedAt = d.deletedAt; // recorded with the time the file went, not the retry's
+        retry(d.job, d.attempt, failure);
+    }
 }
 
 void CleanupScheduler::retry(const Job& job, int attempt, const std::string& failure)

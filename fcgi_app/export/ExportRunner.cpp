@@ -5,6 +5,7 @@
 #include "export/ExportPublisher.h"
 #include "export/JobErrors.h"
 #include "export/JsonText.h"
+#include "export/RegistryRetry.h"
 #include "export/RowWriter.h"
 
 #include "cleanup/ExportId.h"
@@ -17,7 +18,6 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <thread>
 
 namespace exportd {
 
@@ -53,8 +53,6 @@ private:
 };
 
 namespace {
-
-constexpr int MARK_RUNNING_ATTEMPTS = 10;
 
 const cleanup::MetricFamily& COMPLETED = cleanup::family::EXPORTS_COMPLETED;
 const cleanup::MetricFamily& FAILED = cleanup::family::EXPORTS_FAILED;
@@ -182,7 +180,8 @@ void ExportRunner::shutdown()
 void ExportRunner::failSafely(const std::string& id, const std::string& code, const std::string& message)
 {
     try {
-        if (_registry.markFailed(id, code, message, _clock.nowMs()))
+        if (retryRegistryWrite([&] { return _registry.markFailed(id, code, message, _clock.nowMs()); },
+                               [] { return false; }))
             _metrics.increment(FAILED, "code=\"" + code + "\"");
     } catch (const std::exception& e) {
         _logger.error("export " + id + ": cannot record failure " + code + " in the registry: " + e.what());
@@ -211,27 +210,20 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
         _logger.information("export " + id + " cancelled before it started");
         return;
     }
-    // A registry that cannot be reached would leave the export queued under
-    // this live process, where no sweep fails it: the mark is tried again
-    // (250 ms doubling to 4 s, about 25 s in all) and then the export fails as
-    // interrupted. Should that write fail too, the record stays queued until
-    // this process stops and a sweep fails it (docs/operations.md).
-    for (int attempt = 0;; ++attempt) {
-        try {
-            if (!_registry.markRunning(id, _options.instanceId, _clock.nowMs())) {
-                _logger.information("export " + id + " is no longer queued (deleted or taken); skipped");
-                return;
-            }
-            break;
-        } catch (const std::exception& e) {
-            _logger.error("export " + id + ": cannot mark it running (attempt " + std::to_string(attempt + 1)
-                          + "): " + e.what());
-            if (attempt >= MARK_RUNNING_ATTEMPTS - 1 || _stopping.load() || stopRequested(id)) {
-                failSafely(id, "interrupted", INTERRUPTED_MESSAGE);
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(std::min(250 << attempt, 4000)));
+    // While the registry cannot be reached the mark is tried again
+    // (RegistryRetry.h); then the export fails as interrupted.
+    try {
+        const bool marked = retryRegistryWrite(
+            [&] { return _registry.markRunning(id, _options.instanceId, _clock.nowMs()); },
+            [&] { return _stopping.load() || stopRequested(id); });
+        if (!marked) {
+            _logger.information("export " + id + " is no longer queued (deleted or taken); skipped");
+            return;
         }
+    } catch (const std::exception& e) {
+        _logger.error("export " + id + ": cannot mark it running: " + e.what());
+        failSafely(id, "interrupted", INTERRUPTED_MESSAGE);
+        return;
     }
 
     const auto started = Steady::now();

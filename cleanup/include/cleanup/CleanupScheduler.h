@@ -122,6 +122,7 @@ private:
         std::string id;
         Millis expiresAt;
         std::uint64_t token;
+        Millis unlinkedAt = 0; ///< when a retry only has the record left to write: the file's real deletion time
     };
     struct Done {
         Job job;
