@@ -208,16 +208,16 @@ class KillNineWithPendingDeletionsTest(FaultCase):
             g = c.get(later[i]["links"]["download"])
             self.assertEqual((g.status, g.json()["error"]), (410, "export_expired"))
 
+        # The overdue files go at the restart by the start-up sweep or by the
+        # timers of the expiry watcher's first read of the registry, whichever
+        # comes first (docs/operations.md, Several hosts: failover); each once.
         m = s.metrics()
-        self.assertGreaterEqual(metric_value(m, "exportd_files_deleted_total", 'reason="sweep"'), left_before,
-                                "the restart's sweeper deleted the overdue files")
         self.assertEqual(metric_value(m, "exportd_files_deleted_total", 'reason="sweep"')
                          + metric_value(m, "exportd_files_deleted_total", 'reason="expired"'),
                          left_before + self.LATER, "each deletion counted once")
         self.assertEqual(s.registry_query("SELECT COUNT(*) FROM exports WHERE scheduled_by='%s' AND id IN (%s)"
                                           % (instance_id(s), ",".join("'%s'" % i for i in later_ids))),
                          str(self.LATER), "the new process claimed the later ones' timers")
-        self.assertRegex(s.log(0), r"overdue_deleted=%d\b" % left_before)
         self.assertEqual(s.export_files(), [])
         self.assertNoDoubleTransitions()
 
