@@ -123,7 +123,12 @@ class ClusterCase(unittest.TestCase):
         self.assertEqual(report.bad_bodies, [], "an nginx page or a wrong body served in place of a file")
         self.assertEqual(report.late_downloads, [], "200 download for a request sent at/after expires_at")
         self.assertEqual(report.early_410, [], "410 received before expires_at")
-        self.assertEqual(report.failed, [], "exports that failed")
+        # In an outage of the database, which is also the demo dataset's source,
+        # an export running on a host cut off from it fails as source_unavailable:
+        # an honest state (docs/api.md), not a broken promise. Any other failure is.
+        failed = [f for f in report.failed
+                  if not (allow_5xx and isinstance(f[1], dict) and f[1].get("code") == "source_unavailable")]
+        self.assertEqual(failed, [], "exports that failed")
 
     def load(self, seconds, faults=()):
         """Runs the load client through the front for `seconds`; each fault is
