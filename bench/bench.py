@@ -323,6 +323,31 @@ def exportd_threads(stack):
     return 8  # the configured default (docs/operations.md, Configuration)
 
 
+def page_of_exports(stack):
+    """A page's worth of exports (the page lists 20): 10 ready ones in both
+    formats, of one session. Returns (client, ids, cookie header value)."""
+    c = stack.client()
+    ids = []
+    for i in range(10):
+        body = {"dataset": "orders", "format": "csv" if i % 2 == 0 else "ndjson"}
+        if i >= 2:
+            body["filters"] = {"total_cents": {"min": 100 * i}}
+        ids.append(export_ready(c, body)["id"])
+    return c, ids, "exportd_session=" + c.cookies["exportd_session"]
+
+
+def captured_routes(stack, uris, cookie):
+    """exportd's exact FastCGI answers to GETs of `uris`: the responder's routes."""
+    routes = {}
+    for uri in uris:
+        routes[uri] = fcgi_stdout(stack.socket(0), {
+            "REQUEST_METHOD": "GET", "REQUEST_URI": uri, "QUERY_STRING": uri.partition("?")[2],
+            "HTTP_COOKIE": cookie, "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": "",
+            "CONTENT_TYPE": "", "HTTP_ACCEPT": "*/*"})
+        assert routes[uri].startswith(b"Status: 200"), routes[uri][:200]
+    return routes
+
+
 # --- the benchmarks ----------------------------------------------------------
 
 def bench_polls(S, results):
@@ -331,25 +356,10 @@ def bench_polls(S, results):
     stack = start_stack("polls", 1000)
     base = None
     try:
-        c = stack.client()
-        ids = []
-        # A page's worth of exports (the page lists 20): ready ones in both formats.
-        for i in range(10):
-            body = {"dataset": "orders", "format": "csv" if i % 2 == 0 else "ndjson"}
-            if i >= 2:
-                body["filters"] = {"total_cents": {"min": 100 * i}}
-            rec = export_ready(c, body)
-            ids.append(rec["id"])
-        cookie = "exportd_session=" + c.cookies["exportd_session"]
+        c, ids, cookie = page_of_exports(stack)
         status_uri = "/api/exports/" + ids[0]
         list_uri = "/api/exports?limit=20"
-        routes = {}
-        for uri in (status_uri, list_uri):
-            routes[uri] = fcgi_stdout(stack.socket(0), {
-                "REQUEST_METHOD": "GET", "REQUEST_URI": uri, "QUERY_STRING": uri.partition("?")[2],
-                "HTTP_COOKIE": cookie, "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": "",
-                "CONTENT_TYPE": "", "HTTP_ACCEPT": "*/*"})
-            assert routes[uri].startswith(b"Status: 200"), routes[uri][:200]
+        routes = captured_routes(stack, (status_uri, list_uri), cookie)
         base = ResponderStack("responder", routes, exportd_threads(stack)).start()
         same = {}
         for uri in routes:
@@ -385,6 +395,120 @@ def bench_polls(S, results):
         if base:
             base.stop()
         stack.stop()
+
+
+def pg_registry_server():
+    """A throw-away PostgreSQL server for the registry (tests/pg/server.sh, in
+    bench/output/pgreg, removed after). Returns (uri, its directory)."""
+    pg_dir = os.path.join(OUT, "pgreg")
+    shutil.rmtree(pg_dir, ignore_errors=True)
+    os.makedirs(pg_dir)
+    os.chmod(pg_dir, 0o755)
+    os.chmod(OUT, 0o755)
+    uri = subprocess.run([os.path.join(ROOT, "tests", "pg", "server.sh"), "start", pg_dir], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    return uri, pg_dir
+
+
+def pg_round_trips(uri, log_path, fn):
+    """Runs fn() with every statement of the server logged (with its
+    application name); returns the statements exportd's registry connections
+    sent meanwhile (each one round trip: a prepared execute, BEGIN or COMMIT)."""
+    subprocess.run(["psql", uri, "-Xq", "-c", "ALTER SYSTEM SET log_statement = 'all'", "-c",
+                    "ALTER SYSTEM SET log_line_prefix = '%m [%p] %a| '", "-c", "SELECT pg_reload_conf()"],
+                   check=True, capture_output=True)
+    time.sleep(0.5)
+    start = os.path.getsize(log_path)
+    try:
+        fn()
+    finally:
+        subprocess.run(["psql", uri, "-Xq", "-c", "ALTER SYSTEM RESET log_statement", "-c",
+                        "ALTER SYSTEM RESET log_line_prefix", "-c", "SELECT pg_reload_conf()"],
+                       check=True, capture_output=True)
+    with open(log_path, errors="replace") as f:
+        f.seek(start)
+        text = f.read()
+    return [m.group(1) for m in re.finditer(r"\] exportd registry\| LOG:  ((?:statement|execute [^:]*):.*)", text)]
+
+
+def bench_pgpolls(S, results):
+    """Status polls and the list call with the SQLite registry, the PostgreSQL
+    registry and the minimal responder, interleaved in one run; then the
+    PostgreSQL registry's round trips per status poll, download and create."""
+    log("== status polls and the list call: SQLite registry vs PostgreSQL registry vs the minimal responder")
+    rounds, seconds = min(S.rounds, 3), min(S.seconds, 3)
+    uri, pg_dir = pg_registry_server()
+    stacks, base = [], None
+    P = results["pgpolls"] = {"rounds": rounds, "seconds": seconds}
+    try:
+        lite = start_stack("pgpolls-sqlite", 1000)
+        stacks.append(lite)
+        pg = start_stack("pgpolls-pg", 1000, config={"registry": uri})
+        stacks.append(pg)
+        pages = {name: page_of_exports(st) for name, st in (("sqlite", lite), ("postgresql", pg))}
+        uris = {name: {"status poll": "/api/exports/" + ids[0], "list call": "/api/exports?limit=20"}
+                for name, (_, ids, _) in pages.items()}
+        routes = captured_routes(lite, uris["sqlite"].values(), pages["sqlite"][2])
+        base = ResponderStack("pgpolls-responder", routes, exportd_threads(lite)).start()
+        for label in ("status poll", "list call"):
+            pairs, pids = [], {}
+            for name, st in (("sqlite", lite), ("postgresql", pg)):
+                pairs.append((name, "http://127.0.0.1:%d%s" % (st.port, uris[name][label]),
+                              ["Cookie: " + pages[name][2]]))
+                pids[name] = ([exportd_pid(st)], nginx_workers(st.nginx.pid))
+            pairs.append(("responder", "http://127.0.0.1:%d%s" % (base.port, uris["sqlite"][label]),
+                          ["Cookie: " + pages["sqlite"][2]]))
+            pids["responder"] = ([base.responder.pid], nginx_workers(base.nginx.pid))
+            log("  %s" % label)
+            runs = interleaved(pairs, rounds, seconds, 64, pids=pids)
+            fig = {"runs": runs}
+            for name in ("sqlite", "postgresql"):
+                fig[name] = {
+                    "rps": median([r["rps"] for r in runs[name]]), "p99": median([r["p99"] for r in runs[name]]),
+                    "rps_ratio": median([s["rps"] / b["rps"] for s, b in zip(runs[name], runs["responder"])]),
+                    "p99_ratio": median([s["p99"] / b["p99"] for s, b in zip(runs[name], runs["responder"])]),
+                    "app_cpu_us": median([r.get("app_cpu_us", 0) for r in runs[name]]),
+                    "errors": sum(r["non2xx"] + r["socket_errors"] for r in runs[name])}
+            fig["responder"] = {"rps": median([r["rps"] for r in runs["responder"]]),
+                                "p99": median([r["p99"] for r in runs["responder"]])}
+            fig["pg_vs_sqlite_rps"] = median([p["rps"] / q["rps"] for p, q in zip(runs["postgresql"], runs["sqlite"])])
+            fig["pg_vs_sqlite_p99"] = median([p["p99"] / q["p99"] for p, q in zip(runs["postgresql"], runs["sqlite"])])
+            P[label] = fig
+
+        # Round trips to the PostgreSQL registry, from the server's statement log.
+        c, ids, cookie = pages["postgresql"]
+        log_path = os.path.join(pg_dir, "server.log")
+        n = 20
+        idle = pg_round_trips(uri, log_path, lambda: time.sleep(2))
+        polls = pg_round_trips(uri, log_path, lambda: [c.get("/api/exports/" + ids[0]) for _ in range(n)])
+        lists = pg_round_trips(uri, log_path, lambda: [c.get("/api/exports?limit=20") for _ in range(n)])
+        downloads = pg_round_trips(uri, log_path, lambda: [http_get(pg.port, "/api/exports/%s/download" % ids[i % 10],
+                                                                    {"Cookie": cookie}) for i in range(n)])
+        small = {"dataset": "orders", "format": "csv", "filters": {"total_cents": {"min": 99000}}}
+        posts = []
+        creates = pg_round_trips(uri, log_path, lambda: posts.extend(c.create(small) for _ in range(5)))
+        created = [r.json()["id"] for r in posts if r.status in (200, 202)]
+        for i in created:
+            c.wait_status(i, ("ready", "failed"), timeout=60)
+        lifecycle = pg_round_trips(uri, log_path, lambda: [export_ready(c, small) for _ in range(5)])
+        P["round_trips"] = {
+            "idle per s": len(idle) / 2.0,
+            "status poll": len(polls) / n, "list call": len(lists) / n, "download": len(downloads) / n,
+            "create (POST)": len(creates) / 5.0, "create to ready (POST, job, polls)": len(lifecycle) / 5.0,
+            "example status poll": polls[:len(polls) // n], "example download": downloads[:len(downloads) // n],
+            "example create": creates[:len(creates) // 5]}
+        for k, v in P["round_trips"].items():
+            if not k.startswith("example"):
+                log("  PostgreSQL round trips, %s: %.1f" % (k, v))
+        for k in ("example status poll", "example download", "example create"):
+            log("  %s: %s" % (k, "; ".join(x[:90] for x in P["round_trips"][k])))
+    finally:
+        if base:
+            base.stop()
+        for st in stacks:
+            st.stop()
+        subprocess.run([os.path.join(ROOT, "tests", "pg", "server.sh"), "stop", pg_dir], check=False)
+        shutil.rmtree(pg_dir, ignore_errors=True)
 
 
 def fill_registry(stack, total, keep_id):
@@ -828,6 +952,29 @@ def run_cleanup_bench(S, base, name, args=()):
     return res
 
 
+def bench_pgcleanup(S, results):
+    """cleanup_bench with the PostgreSQL registry (a throw-away server, its
+    tables dropped before each run): the lag of 100,000 deletions in 10 s."""
+    log("== cleanup of %s files in 10 s with the PostgreSQL registry" % format(S.cleanup_files, ","))
+    uri, pg_dir = pg_registry_server()
+    runs = []
+    try:
+        for r in range(S.cleanup_rounds):
+            subprocess.run(["psql", uri, "-Xq", "-c", "DROP TABLE IF EXISTS exports, instances, secrets"],
+                           check=True, capture_output=True)
+            res = run_cleanup_bench(S, OUT, "pg-%d" % (r + 1), ["--log", "warning", "--registry", uri])
+            runs.append(res)
+            log("  run %d: %d of %d deleted, lag p50 %.2f ms, p99 %.2f ms, max %.1f ms, registry pending %d" % (
+                r + 1, res["deleted"], res["files"], res["lag_p50_ms"], res["lag_p99_ms"],
+                res["lag_max_ms"], res["registry_pending"]))
+    finally:
+        subprocess.run([os.path.join(ROOT, "tests", "pg", "server.sh"), "stop", pg_dir], check=False)
+        shutil.rmtree(pg_dir, ignore_errors=True)
+    results["pgcleanup"] = {"files": S.cleanup_files, "runs": runs,
+                            "p50": median([x["lag_p50_ms"] for x in runs]),
+                            "p99": median([x["lag_p99_ms"] for x in runs])}
+
+
 def bench_cleanup(S, results):
     files = S.cleanup_files
     log("== cleanup: %s files expiring within 10 s, one timer thread" % format(files, ","))
@@ -929,6 +1076,23 @@ def table_rows(R):
                          "%.0f" % p["baseline_rps"], "%.2f" % p["rps_ratio"], ">= 0.7", p["rps_ratio"] >= 0.7))
             rows.append(("%s: p99 latency" % label, "%.2f ms" % p["p99"], "%.2f ms" % p["baseline_p99"],
                          "%.2f" % p["p99_ratio"], "<= 1.5", p["p99_ratio"] <= 1.5))
+    for label in ("status poll", "list call"):
+        if label not in R.get("pgpolls", {}):
+            continue
+        p = R["pgpolls"][label]
+        for name in ("sqlite", "postgresql"):
+            rows.append(("%s, %s registry, 64 conns: req/s" % (label, name), "%.0f" % p[name]["rps"],
+                         "%.0f" % p["responder"]["rps"], "%.2f" % p[name]["rps_ratio"], ">= 0.6",
+                         p[name]["rps_ratio"] >= 0.6))
+            rows.append(("%s, %s registry: p99 latency" % (label, name), "%.2f ms" % p[name]["p99"],
+                         "%.2f ms" % p["responder"]["p99"], "%.2f" % p[name]["p99_ratio"], "<= 2",
+                         p[name]["p99_ratio"] <= 2))
+        rows.append(("%s: PostgreSQL / SQLite req/s, p99" % label, "%.0f, %.2f ms" % (
+            p["postgresql"]["rps"], p["postgresql"]["p99"]), "%.0f, %.2f ms" % (p["sqlite"]["rps"], p["sqlite"]["p99"]),
+            "%.2f, %.2f" % (p["pg_vs_sqlite_rps"], p["pg_vs_sqlite_p99"]), "", True))
+    for k, v in R.get("pgpolls", {}).get("round_trips", {}).items():
+        if not k.startswith("example"):
+            rows.append(("PostgreSQL registry round trips, %s" % k, "%.1f" % v, "", "", "", True))
     if "downloads" in R:
         d = R["downloads"]
         rows.append(("download of a %s export, %d conns: throughput" % (human_bytes(d["bytes"]), d["connections"]),
@@ -1334,7 +1498,7 @@ def main():
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report and the plot from bench/output/results.json (with --quick: "
                          "results-quick.json), without running anything")
-    ap.add_argument("--only", default="", help="comma-separated subset: polls,registry,exports,downloads,big,pgsource,cleanup")
+    ap.add_argument("--only", default="", help="comma-separated subset: polls,pgpolls,registry,exports,downloads,big,pgsource,cleanup,pgcleanup")
     S = ap.parse_args()
     S.rounds = 2 if S.quick else 5
     S.seconds = 2 if S.quick else 5
@@ -1383,6 +1547,8 @@ def main():
 
     if want("polls"):
         section("polls", bench_polls, S, R)
+    if want("pgpolls"):
+        section("pgpolls", bench_pgpolls, S, R)
     if want("registry"):
         section("registry", bench_registry, S, R)
     if want("exports"):
@@ -1391,6 +1557,8 @@ def main():
         section("big export", bench_big, S, R, want)
     if want("pgsource"):
         section("pgsource", bench_pgsource, S, R)
+    if want("pgcleanup"):
+        section("pgcleanup", bench_pgcleanup, S, R)
     if want("cleanup"):
         lags_file = section("cleanup", bench_cleanup, S, R)
     R["load"] = {k: v for k, v in R["load"].items() if not k.endswith("(before)")}

@@ -1,7 +1,7 @@
 // One benchmark program, over 400 lines: set-up, the run and its report.
 // The cleanup benchmark: 100,000 ready exports whose files expire within 10 s,
 // deleted by the real CleanupScheduler (one Poco::Util::Timer thread) over the
-// real SqliteRegistry.
+// real SqliteRegistry (or, with --registry URI, the PostgreSQL registry).
 //
 // The registry (schema by openRegistry()) gets the ready records and the
 // exports directory the files; then every export is scheduled at its
@@ -14,6 +14,7 @@
 //   cleanup_bench DIR [--files N] [--spread-ms MS] [--lead-ms MS] [--lags FILE] [--log info|warning]
 //                     [--unlink ring|timer]   (ring: as exportd, io_uring where the kernel has it;
 //                                             timer: each unlink on the timer thread, for comparison)
+//                     [--registry postgresql://...]   (a PostgreSQL registry whose tables do not exist yet)
 
 #include "ProcStatus.h"
 
@@ -30,6 +31,7 @@
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 
@@ -278,17 +280,68 @@ double percentile(std::vector<std::int64_t> v, double p)
 
 } // namespace
 
+// The same two set-up steps on a PostgreSQL registry (--registry URI): one
+// statement each, the rows passed as arrays.
+void pgRun(const std::string& uri, const char* sql, const std::vector<std::string>& params)
+{
+    PGconn* conn = PQconnectdb(uri.c_str());
+    if (PQstatus(conn) != CONNECTION_OK) {
+        const std::string error = PQerrorMessage(conn);
+        PQfinish(conn);
+        throw std::runtime_error("connect: " + error);
+    }
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    PGresult* res = PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                                 nullptr, 0);
+    const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    const std::string error = PQerrorMessage(conn);
+    PQclear(res);
+    PQfinish(conn);
+    if (!ok) throw std::runtime_error(error);
+}
+
+std::string pgArray(const std::vector<std::string>& items)
+{
+    std::string out = "{";
+    for (const auto& item : items) out += (out.size() > 1 ? "," : "") + item;
+    return out + "}";
+}
+
+void pgInsertReady(const std::string& uri, const std::vector<std::string>& ids, Millis created, Millis expiresAt,
+                   const std::string& instance)
+{
+    pgRun(uri,
+          "INSERT INTO exports (id, list_key, limit_key, request_key, status, dataset, format, filters_json,"
+          " retention_seconds, created_at, started_at, ready_at, expires_at, file_name, file_size_bytes,"
+          " file_rows, file_content_type, file_sha256, scheduled_by, updated_at)"
+          " SELECT i, 'session:bench', 'session:bench', i, 'ready', 'orders', 'csv', '{}', 60, $2::bigint,"
+          " $2::bigint, $2::bigint, $3::bigint, 'orders.csv', 1024, 10, 'text/csv; charset=utf-8', $4, $5,"
+          " $2::bigint FROM unnest($1::text[]) AS i",
+          {pgArray(ids), std::to_string(created), std::to_string(expiresAt), std::string(64, '0'), instance});
+}
+
+void pgSetExpiries(const std::string& uri, const std::vector<std::string>& ids, const std::vector<Millis>& at)
+{
+    std::vector<std::string> times;
+    for (Millis t : at) times.push_back(std::to_string(t));
+    pgRun(uri,
+          "UPDATE exports e SET expires_at = v.at FROM unnest($1::text[], $2::bigint[]) AS v(id, at)"
+          " WHERE e.id = v.id",
+          {pgArray(ids), pgArray(times)});
+}
+
 int main(int argc, char** argv)
 {
     if (argc < 2) {
         std::cerr << "usage: cleanup_bench DIR [--files N] [--spread-ms MS] [--lead-ms MS] [--lags FILE]"
-                     " [--log info|warning] [--unlink ring|timer]\n";
+                     " [--log info|warning] [--unlink ring|timer] [--registry postgresql://...]\n";
         return 2;
     }
     const std::string dir = argv[1];
     int files = 100000;
     Millis spreadMs = 10000, leadMs = 5000;
-    std::string lagsPath;
+    std::string lagsPath, registryUri;
     bool quiet = false;
     UnlinkMode unlinkMode = UnlinkMode::Auto;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -297,6 +350,7 @@ int main(int argc, char** argv)
         else if (k == "--spread-ms") spreadMs = std::stoll(v);
         else if (k == "--lead-ms") leadMs = std::stoll(v);
         else if (k == "--lags") lagsPath = v;
+        else if (k == "--registry") registryUri = v;
         else if (k == "--log") quiet = v == "warning";
         else if (k == "--unlink") unlinkMode = v == "timer" ? UnlinkMode::OnTimerThread : UnlinkMode::Auto;
         else { std::cerr << "unknown option " << k << "\n"; return 2; }
@@ -315,7 +369,9 @@ int main(int argc, char** argv)
     ::mkdir(dir.c_str(), 0750);
     ::mkdir(exportsDir.c_str(), 0750);
 
-    auto sqlite = openRegistry("sqlite:" + dir + "/registry.db");
+    // Default: SQLite in DIR; --registry: a PostgreSQL registry (its database empty).
+    const bool onPostgres = !registryUri.empty();
+    auto sqlite = openRegistry(onPostgres ? registryUri : "sqlite:" + dir + "/registry.db");
     Registry& registry = *sqlite;
     SystemClock clock;
     Metrics metrics;
@@ -338,7 +394,10 @@ int main(int argc, char** argv)
     const std::string payload(1024, 'x');
     const Millis created = clock.nowMs();
     // expires_at is rewritten to each file's own time once the window's start is known.
-    insertReady(dir + "/registry.db", ids, created, created + 3600000, instance);
+    if (onPostgres)
+        pgInsertReady(registryUri, ids, created, created + 3600000, instance);
+    else
+        insertReady(dir + "/registry.db", ids, created, created + 3600000, instance);
     for (int i = 0; i < files; ++i) {
         const int fd = ::open((exportsDir + "/" + ids[i]).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
         if (fd < 0 || ::write(fd, payload.data(), payload.size()) != static_cast<ssize_t>(payload.size())) {
@@ -382,7 +441,10 @@ int main(int argc, char** argv)
     for (int i = 0; i < files; ++i) {
         expiries[i] = start + offsets[i];
     }
-    setExpiries(dir + "/registry.db", ids, expiries);
+    if (onPostgres)
+        pgSetExpiries(registryUri, ids, expiries);
+    else
+        setExpiries(dir + "/registry.db", ids, expiries);
     std::vector<int> order(files);
     for (int i = 0; i < files; ++i) order[i] = i;
     std::shuffle(order.begin(), order.end(), rng);

@@ -6,7 +6,7 @@
 #   ./bench/run.sh            the full run (about 6 minutes on 2 cores after the build;
 #                             the first run also makes the demo databases)
 #   ./bench/run.sh --quick    a smoke run of a minute or two (report in bench/output/)
-#   ./bench/run.sh --only polls,registry,exports,downloads,big,pgsource,cleanup
+#   ./bench/run.sh --only polls,pgpolls,registry,exports,downloads,big,pgsource,cleanup,pgcleanup
 # Everything listens on 127.0.0.1 only and every load run is bounded in time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
