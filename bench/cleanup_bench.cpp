@@ -23,6 +23,7 @@
 #include "cleanup/Metrics.h"
 #include "cleanup/Registry.h"
 #include "cleanup/ExportId.h"
+#include "cleanup/FileStore.h"
 #include "cleanup/Sweeper.h"
 
 #include <Poco/AutoPtr.h>
@@ -419,16 +420,16 @@ int main(int argc, char** argv)
     const long threadsWithoutScheduler = procStatus("Threads");
     const std::vector<long> tidsWithout = threadIds();
     Poco::Logger& logger = Poco::Logger::get("exportd.cleanup");
-    CleanupScheduler scheduler(registry, metrics, clock, exportsDir, logger, unlinkMode);
+    const auto store = openDirectoryStore(exportsDir);
+    CleanupScheduler scheduler(registry, metrics, clock, *store, logger, unlinkMode);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const long threadsWithScheduler = procStatus("Threads");
     long timerTid = 0; // the scheduler's timer thread: the one its constructor started
     for (long tid : threadIds())
         if (!std::binary_search(tidsWithout.begin(), tidsWithout.end(), tid)) timerTid = tid;
     SweeperOptions sweeperOptions;
-    sweeperOptions.exportsDir = exportsDir;
     sweeperOptions.instanceId = instance;
-    Sweeper sweeper(registry, scheduler, metrics, clock, sweeperOptions, Poco::Logger::get("exportd.sweep"));
+    Sweeper sweeper(registry, scheduler, *store, metrics, clock, sweeperOptions, Poco::Logger::get("exportd.sweep"));
     sweeper.setLocalJobCheck([](const std::string&) { return false; });
     sweeper.start();
     while (metrics.value("exportd_last_sweep_timestamp_seconds") <= 0)

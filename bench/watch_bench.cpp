@@ -23,6 +23,7 @@
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/ExpiryWatcher.h"
 #include "cleanup/ExportId.h"
+#include "cleanup/FileStore.h"
 #include "cleanup/Metrics.h"
 #include "cleanup/Registry.h"
 #include "cleanup/RegistryClock.h"
@@ -130,7 +131,8 @@ int main(int argc, char** argv)
     const double fillMs = msSince(started);
 
     Metrics metrics;
-    CleanupScheduler scheduler(*registry, metrics, clock, exportsDir, Poco::Logger::get("bench"));
+    const auto store = openDirectoryStore(exportsDir);
+    CleanupScheduler scheduler(*registry, metrics, clock, *store, Poco::Logger::get("bench"));
     ExpiryWatcherOptions options;
     options.instanceId = "bench-watcher";
     ExpiryWatcher watcher(*registry, scheduler, metrics, options, Poco::Logger::get("bench"));

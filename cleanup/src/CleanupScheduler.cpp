@@ -1,14 +1,12 @@
 #include "cleanup/CleanupScheduler.h"
 
 #include "Deletion.h"
-#include "UnlinkRing.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Timestamp.h>
 #include <Poco/Util/TimerTask.h>
 
 #include <algorithm>
-#include <cstring>
 #include <exception>
 
 namespace exportd::cleanup {
@@ -56,18 +54,17 @@ private:
 };
 
 CleanupScheduler::CleanupScheduler(Registry& registry, Metrics& metrics, const Clock& clock,
-                                   std::string exportsDir, Poco::Logger& logger, UnlinkMode mode)
-    : _registry(registry), _metrics(metrics), _clock(clock), _exportsDir(std::move(exportsDir)),
-      _logger(logger)
+                                   FileStore& store, Poco::Logger& logger, UnlinkMode mode)
+    : _registry(registry), _metrics(metrics), _clock(clock), _store(store), _logger(logger)
 {
     if (mode == UnlinkMode::Auto) {
         std::string why;
-        _ring = UnlinkRing::open(RING_CAPACITY, RING_WORKERS, why);
-        if (_ring)
-            _logger.information("cleanup: files are unlinked through io_uring (up to "
-                                + std::to_string(RING_WORKERS) + " kernel workers)");
+        _remover = _store.openBatchRemover(RING_CAPACITY, RING_WORKERS, why);
+        if (_remover)
+            _logger.information("cleanup: files are removed in batches (io_uring for a directory, up to "
+                                + std::to_string(RING_WORKERS) + " workers)");
         else
-            _logger.information("cleanup: io_uring unavailable (" + why + "); files are unlinked on the timer thread");
+            _logger.information("cleanup: no batch removal (" + why + "); files are removed on the timer thread");
     }
 }
 
@@ -148,7 +145,7 @@ void CleanupScheduler::stop()
     _timer.cancel(true);
     // The timer thread is idle now: finish the unlinks it started (the next
     // start's sweeper records any that a broken ring never reports).
-    while (_ring && _ring->inFlight() > 0 && _ring->answering()) collectUnlinks(true);
+    while (_remover && _remover->inFlight() > 0 && _remover->answering()) collectUnlinks(true);
     _recordTimer.cancel(true);
     flush(); // files already unlinked are recorded now, not left to the next sweep
 }
@@ -156,7 +153,7 @@ void CleanupScheduler::stop()
 void CleanupScheduler::runDeletion(const Job& job, int attempt)
 {
     if (_stopped.load() || !isCurrent(job)) return; // a timer moved earlier, or a deletion done
-    if (_ring) {
+    if (_remover) {
         collectUnlinks(false);
         if (startUnlink(job, attempt)) return;
     }
@@ -167,11 +164,11 @@ bool CleanupScheduler::startUnlink(const Job& job, int attempt)
 {
     try {
         // Room in the ring: when full, wait for the oldest unlinks to finish.
-        while (_ring->inFlight() >= _ring->capacity() && _ring->answering()) collectUnlinks(true);
-        if (!_ring->answering()) return false;
+        while (_remover->inFlight() >= _remover->capacity() && _remover->answering()) collectUnlinks(true);
+        if (!_remover->answering()) return false;
         const std::uint64_t tag = ++_nextTag;
-        InFlight& op = _inFlight[tag] = InFlight{job, _exportsDir + "/" + job.id, attempt};
-        if (!_ring->submit(op.path.c_str(), tag)) {
+        _inFlight[tag] = InFlight{job, attempt};
+        if (!_remover->submit(job.id, tag)) {
             _inFlight.erase(tag);
             return false; // unlinked on this thread instead
         }
@@ -183,14 +180,14 @@ bool CleanupScheduler::startUnlink(const Job& job, int attempt)
         }
         return true;
     } catch (const std::exception& e) {
-        _logger.error("cleanup of " + job.id + ": io_uring: " + e.what());
+        _logger.error("cleanup of " + job.id + ": batch removal: " + e.what());
         return false;
     }
 }
 
 void CleanupScheduler::collectUnlinks(bool wait)
 {
-    const auto results = _ring->reap(wait);
+    const auto results = _remover->reap(wait);
     if (results.empty()) return;
     const Millis now = _clock.nowMs();
     for (const auto& r : results) {
@@ -198,11 +195,11 @@ void CleanupScheduler::collectUnlinks(bool wait)
         if (it == _inFlight.end()) continue;
         const InFlight op = std::move(it->second);
         _inFlight.erase(it);
-        // A file already gone counts as deleted, as with unlink().
-        if (r.error == 0 || r.error == ENOENT)
+        // A file already gone counts as deleted (the remover says so with no error).
+        if (r.error.empty())
             record(op.job, now, op.attempt);
         else
-            retry(op.job, op.attempt, std::string("unlink: ") + std::strerror(r.error));
+            retry(op.job, op.attempt, "remove: " + r.error);
     }
 }
 
@@ -211,7 +208,7 @@ void CleanupScheduler::reapTick()
     _reapScheduled = false;
     if (_stopped.load()) return;
     collectUnlinks(false);
-    if (_ring->inFlight() == 0) return;
+    if (_remover->inFlight() == 0) return;
     try {
         _reapScheduled = true;
         Poco::Timestamp at;
@@ -227,12 +224,12 @@ void CleanupScheduler::unlinkNow(const Job& job, int attempt)
 {
     std::string failure;
     try {
-        const Unlinked file = unlinkExportFile(_exportsDir, job.id);
-        if (file.ok) {
+        const Removal file = _store.remove(job.id);
+        if (file.gone) {
             record(job, _clock.nowMs(), attempt);
             return;
         }
-        failure = "unlink: " + file.error;
+        failure = "remove: " + file.error;
     } catch (const std::exception& e) {
         failure = e.what();
     } catch (...) {

@@ -7,12 +7,8 @@
 #include <Poco/Util/TimerTask.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <dirent.h>
 #include <set>
-#include <sys/stat.h>
 
 namespace exportd::cleanup {
 
@@ -29,21 +25,11 @@ bool isFinished(ExportStatus s)
     return s == ExportStatus::Expired || s == ExportStatus::Deleted || s == ExportStatus::Failed;
 }
 
-std::vector<std::string> listDirectory(const std::string& dir)
-{
-    std::vector<std::string> names;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) throw std::runtime_error("cannot read " + dir + ": " + std::strerror(errno));
-    while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
-    ::closedir(d);
-    return names;
-}
-
 } // namespace
 
-Sweeper::Sweeper(Registry& registry, CleanupScheduler& scheduler, Metrics& metrics,
+Sweeper::Sweeper(Registry& registry, CleanupScheduler& scheduler, FileStore& store, Metrics& metrics,
                  const Clock& clock, SweeperOptions options, Poco::Logger& logger)
-    : _registry(registry), _scheduler(scheduler), _metrics(metrics), _clock(clock),
+    : _registry(registry), _scheduler(scheduler), _store(store), _metrics(metrics), _clock(clock),
       _options(std::move(options)), _logger(logger)
 {
 }
@@ -108,8 +94,8 @@ SweepReport Sweeper::sweepOnce()
 
     step("overdue", [&] {
         for (const ExportRecord& rec : _registry.overdueReady(now)) {
-            const Unlinked file = unlinkExportFile(_options.exportsDir, rec.id);
-            if (!file.ok) {
+            const Removal file = _store.remove(rec.id);
+            if (!file.gone) {
                 ++report.errors;
                 _metrics.increment(family::CLEANUP_FAILURES);
                 _logger.warning("sweep: cannot delete overdue " + rec.id + ": " + file.error);
@@ -159,28 +145,19 @@ void Sweeper::sweepDirectory(Millis now, SweepReport& report)
     const std::set<std::string> liveSet(live.begin(), live.end());
     Millis lastBeat = _clock.nowMs();
 
-    for (const std::string& name : listDirectory(_options.exportsDir)) {
+    for (const StoredFile& file : _store.list()) {
         // A sweep over a large directory must not outlast this process's lease.
         if (_clock.nowMs() - lastBeat >= _options.heartbeatIntervalMs) {
             lastBeat = _clock.nowMs();
             _registry.heartbeat(_options.instanceId, lastBeat);
         }
 
-        // Only names exportd mints (not the API's looser 22-32 rule): a user's
-        // "Quarterly_Report_2026_v2" is not exportd's and is never touched.
-        const auto parsed = parseExportFileName(name);
+        // list() gives only exportd's own names (FileStore.h): a user's
+        // "Quarterly_Report_2026_v2", a link or a directory is never touched.
+        const auto parsed = parseExportFileName(file.name);
         if (!parsed) continue;
         const std::string& id = parsed->id;
         const bool part = parsed->part;
-        // Only regular files, looked at without following a symlink: exportd
-        // never makes links, directories or FIFOs, so whoever did keeps them.
-        struct stat st {};
-        if (::lstat((_options.exportsDir + "/" + name).c_str(), &st) != 0) continue; // gone meanwhile
-        if (!S_ISREG(st.st_mode)) {
-            if (_logger.debug())
-                _logger.debug("sweep: skipping " + name + ": not a regular file");
-            continue;
-        }
 
         const auto rec = _registry.find(id);
         std::string reason;
@@ -196,14 +173,14 @@ void Sweeper::sweepDirectory(Millis now, SweepReport& report)
             continue; // queued/running (renamed, not yet ready) or ready: its owner decides
         }
 
-        const Unlinked file = unlinkExportFile(_options.exportsDir, name);
-        if (!file.ok) {
+        const Removal removal = _store.remove(file.name);
+        if (!removal.gone) {
             ++report.errors;
             _metrics.increment(family::CLEANUP_FAILURES);
-            _logger.warning("sweep: cannot delete " + name + ": " + file.error);
+            _logger.warning("sweep: cannot delete " + file.name + ": " + removal.error);
             continue;
         }
-        if (!file.removed) continue; // someone else got there first
+        if (!removal.removed) continue; // someone else got there first
         if (reason == "part") {
             ++report.partsDeleted;
             continue;

@@ -12,10 +12,10 @@
 namespace exportd {
 
 Api::Api(const Config& config, cleanup::Registry& registry, ExportRunner& runner,
-         cleanup::CleanupScheduler& scheduler, cleanup::Metrics& metrics,
+         cleanup::CleanupScheduler& scheduler, cleanup::FileStore& store, cleanup::Metrics& metrics,
          const cleanup::Clock& clock, CatalogHolder& catalog, std::string instanceId,
          Poco::Logger& logger)
-    : _context{config, registry, runner, scheduler, metrics, clock, catalog, std::move(instanceId), logger},
+    : _context{config, registry, runner, scheduler, store, metrics, clock, catalog, std::move(instanceId), logger},
       // Every process of the registry signs and verifies with the same key.
       _identity(config, registry.sharedSecret("session_cookie", cleanup::newExportId() + cleanup::newExportId())),
       _datasets(_context), _exports(_context), _export(_context), _download(_context), _regenerate(_context),

@@ -23,7 +23,7 @@ namespace exportd {
 class Api {
 public:
     Api(const Config& config, cleanup::Registry& registry, ExportRunner& runner,
-        cleanup::CleanupScheduler& scheduler, cleanup::Metrics& metrics,
+        cleanup::CleanupScheduler& scheduler, cleanup::FileStore& store, cleanup::Metrics& metrics,
         const cleanup::Clock& clock, CatalogHolder& catalog, std::string instanceId,
         Poco::Logger& logger);
 

@@ -6,6 +6,7 @@
 
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Clock.h"
+#include "cleanup/FileStore.h"
 #include "cleanup/Metrics.h"
 #include "cleanup/Registry.h"
 
@@ -45,6 +46,7 @@ struct ApiContext {
     cleanup::Registry& registry;
     ExportRunner& runner;
     cleanup::CleanupScheduler& scheduler;
+    cleanup::FileStore& store; ///< every file operation on the export files
     cleanup::Metrics& metrics;
     const cleanup::Clock& clock;
     CatalogHolder& catalog;

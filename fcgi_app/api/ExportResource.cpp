@@ -6,7 +6,6 @@
 #include "cleanup/ExportId.h"
 
 #include <Poco/Logger.h>
-#include <unistd.h>
 
 namespace exportd {
 
@@ -33,10 +32,9 @@ Response ExportResource::remove(const Request& request, const Identity& who, con
     const Millis now = _context.clock.nowMs();
     if (_context.registry.markDeleted(id, now)) {
         _context.runner.cancel(id);
-        const std::string path = _context.config.exportsDir + "/" + id;
         bool removed = false;
-        for (const std::string& p : {path, path + std::string(cleanup::PART_SUFFIX)})
-            if (::unlink(p.c_str()) == 0)
+        for (const std::string& name : {id, cleanup::partFileName(id)})
+            if (_context.store.remove(name).removed)
                 removed = true;
         // A running job that still writes removes its own .part when it sees the cancel.
         if (_context.registry.markFileDeleted(id, _context.clock.nowMs()) && removed)

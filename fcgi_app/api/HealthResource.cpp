@@ -1,10 +1,6 @@
 #include "api/HealthResource.h"
 
 #include <Poco/Logger.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <cerrno>
-#include <cstring>
 
 namespace exportd {
 
@@ -27,14 +23,11 @@ Response HealthResource::get(const Request&)
         body["registry"] = "error: unavailable";
         _context.logger.error("event=health_registry_error error=\"%s\"", std::string(e.what()));
     }
-    struct stat st {};
-    if (::stat(_context.config.exportsDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    const std::string problem = _context.store.problem();
+    if (!problem.empty()) {
         ok = false;
-        body["export_dir"] = "error: missing";
-    } else if (::access(_context.config.exportsDir.c_str(), W_OK | X_OK) != 0) {
-        ok = false;
-        body["export_dir"] = std::string("error: ") + std::strerror(errno);
-        _context.logger.error("event=health_export_dir_error error=\"%s\"", std::string(std::strerror(errno)));
+        body["export_dir"] = "error: " + problem;
+        _context.logger.error("event=health_export_dir_error error=\"%s\"", problem);
     } else {
         body["export_dir"] = "ok";
     }

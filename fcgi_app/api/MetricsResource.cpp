@@ -14,7 +14,7 @@ using cleanup::Millis;
 
 Response MetricsResource::get(const Request&)
 {
-    const DirUsage usage = directoryUsage(_context.config.exportsDir);
+    const StoreUsage usage = storeUsage(_context.store);
     _context.metrics.set(cleanup::family::EXPORT_FILES, "", double(usage.files));
     _context.metrics.set(cleanup::family::EXPORT_BYTES, "", double(usage.bytes));
     const Millis now = _context.clock.nowMs();

@@ -10,6 +10,7 @@
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/ExpiryWatcher.h"
 #include "cleanup/ExportId.h"
+#include "cleanup/FileStore.h"
 #include "cleanup/Registry.h"
 #include "cleanup/RegistryClock.h"
 #include "cleanup/Sweeper.h"
@@ -198,15 +199,14 @@ int ExportdApp::sweepOnce()
     // Overdue means overdue by the registry's clock (docs/operations.md, Several hosts: failover).
     cleanup::RegistryClock clock(*registry);
     cleanup::Metrics metrics;
-    cleanup::CleanupScheduler scheduler(*registry, metrics, clock, config.exportsDir,
-                                        Poco::Logger::get("exportd.cleanup"));
+    const auto store = cleanup::openDirectoryStore(config.exportsDir, config.fileGid);
+    cleanup::CleanupScheduler scheduler(*registry, metrics, clock, *store, Poco::Logger::get("exportd.cleanup"));
     cleanup::SweeperOptions options;
-    options.exportsDir = config.exportsDir;
     options.instanceId = cleanup::newExportId();
     options.leaseMs = 10000;
     options.registryKeepMs = config.registryKeepSeconds * 1000;
     options.longLived = false;
-    cleanup::Sweeper sweeper(*registry, scheduler, metrics, clock, options, Poco::Logger::get("exportd.sweep"));
+    cleanup::Sweeper sweeper(*registry, scheduler, *store, metrics, clock, options, Poco::Logger::get("exportd.sweep"));
     const cleanup::SweepReport report = sweeper.sweepOnce();
     sweeper.stop();
     scheduler.stop();
@@ -242,31 +242,31 @@ int ExportdApp::serve()
     cleanup::Metrics metrics;
     const std::string instanceId = cleanup::newExportId();
 
-    cleanup::CleanupScheduler scheduler(*registry, metrics, clock, config.exportsDir,
-                                        Poco::Logger::get("exportd.cleanup"));
+    // Every file operation on the export files goes through this one store.
+    const auto store = cleanup::openDirectoryStore(config.exportsDir, config.fileGid);
+    cleanup::CleanupScheduler scheduler(*registry, metrics, clock, *store, Poco::Logger::get("exportd.cleanup"));
     // The configuration handed to each part as its own options, field by field
     // (alike in shape to any struct copy, e.g. ExportRecord::view()).
     ExportRunnerOptions runnerOptions;
-    runnerOptions.exportsDir = config.exportsDir;
     runnerOptions.instanceId = instanceId;
     runnerOptions.threads = config.exportThreads;
     runnerOptions.maxRows = config.maxRows;
     runnerOptions.rowsPerSecond = config.exportRowsPerSecond;
-    runnerOptions.fileGid = config.fileGid;
     runnerOptions.ownerQuotaBytes = config.ownerQuotaBytes;
     runnerOptions.maxSourceConnections = config.maxSourceConnections;
-    ExportRunner runner(*registry, scheduler, metrics, clock, runnerOptions, Poco::Logger::get("exportd.export"));
+    ExportRunner runner(*registry, scheduler, *store, metrics, clock, runnerOptions,
+                        Poco::Logger::get("exportd.export"));
     runner.setCatalog(catalog);
     CatalogHolder catalogHolder(catalog);
 
     cleanup::SweeperOptions sweeperOptions;
-    sweeperOptions.exportsDir = config.exportsDir;
     sweeperOptions.instanceId = instanceId;
     sweeperOptions.sweepIntervalMs = config.sweepIntervalSeconds * 1000;
     sweeperOptions.heartbeatIntervalMs = 2000;
     sweeperOptions.leaseMs = 10000;
     sweeperOptions.registryKeepMs = config.registryKeepSeconds * 1000;
-    cleanup::Sweeper sweeper(*registry, scheduler, metrics, clock, sweeperOptions, Poco::Logger::get("exportd.sweep"));
+    cleanup::Sweeper sweeper(*registry, scheduler, *store, metrics, clock, sweeperOptions,
+                             Poco::Logger::get("exportd.sweep"));
     sweeper.setLocalJobCheck([&runner](const std::string& id) { return runner.isLocalJob(id); });
     sweeper.setBeforeHeartbeat([&clock] { clock.sync(); });
     registry->heartbeat(instanceId, clock.nowMs());
@@ -277,7 +277,7 @@ int ExportdApp::serve()
     cleanup::ExpiryWatcher watcher(*registry, scheduler, metrics, watcherOptions, Poco::Logger::get("exportd.cleanup"));
     watcher.start();
 
-    Api api(config, *registry, runner, scheduler, metrics, clock, catalogHolder, instanceId,
+    Api api(config, *registry, runner, scheduler, *store, metrics, clock, catalogHolder, instanceId,
             Poco::Logger::get("exportd.api"));
     FcgiServer server(listenFd, config.requestThreads, config.requestReadTimeoutSeconds, config.maxBodyBytes,
                       config.identityParam,

@@ -9,8 +9,8 @@ namespace exportd {
 /// with = + - @ TAB CR) unless the dataset turns it off. Used by one thread.
 class CsvWriter : public FileRowWriter {
 public:
-    CsvWriter(const std::string& path, const WriterOptions& options)
-        : FileRowWriter(path, options.bufferBytes), _formulaGuard(options.csvFormulaGuard) {}
+    CsvWriter(cleanup::FileStore& store, const std::string& name, const WriterOptions& options)
+        : FileRowWriter(store, name, options.bufferBytes), _formulaGuard(options.csvFormulaGuard) {}
     void writeHeader(const std::vector<std::string>& columns) override;
     void writeRow(const std::vector<Cell>& cells) override;
 

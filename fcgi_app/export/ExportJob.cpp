@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <thread>
-#include <unistd.h>
 
 namespace exportd {
 
@@ -35,10 +34,12 @@ std::string thousands(std::int64_t n)
 
 void JobFiles::remove() const
 {
-    if (partCreated && !partPath.empty())
-        ::unlink(partPath.c_str());
-    if (finalCreated && !finalPath.empty())
-        ::unlink(finalPath.c_str());
+    // Best effort: a file left behind is the sweeper's (a .part of a job no
+    // longer running, or a file of a failed export).
+    if (partCreated && !partName.empty())
+        store.remove(partName);
+    if (finalCreated && !finalName.empty())
+        store.remove(finalName);
 }
 
 ExportJob::ExportJob(const cleanup::ExportRecord& record, const Dataset& dataset, JobLimits limits,
@@ -111,7 +112,7 @@ JobOutput ExportJob::write(JobFiles& files, std::int64_t& rows)
         // Ids are never reused and markRunning made this job the id's only one:
         // any `<id>.part` is this job's to remove, even if the writer failed midway.
         files.partCreated = true;
-        std::unique_ptr<RowWriter> writer = makeWriter(_record.format, files.partPath, writerOptions);
+        std::unique_ptr<RowWriter> writer = makeWriter(_record.format, files.store, files.partName, writerOptions);
         writer->writeHeader(_dataset.columns);
 
         const std::int64_t rate = _limits.rowsPerSecond;

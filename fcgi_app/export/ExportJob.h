@@ -2,6 +2,7 @@
 
 #include "export/Dataset.h"
 
+#include "cleanup/FileStore.h"
 #include "cleanup/Registry.h"
 
 #include <chrono>
@@ -16,11 +17,12 @@ namespace exportd {
 class RowSource;
 class SourceSlots;
 
-/// The files of one job: `<id>.part` while it is written, `<id>` once renamed.
-/// remove() deletes whichever this job created and still owns.
+/// The files of one job in the store: `<id>.part` while it is written, `<id>`
+/// once published. remove() deletes whichever this job created and still owns.
 struct JobFiles {
-    std::string partPath;
-    std::string finalPath;
+    cleanup::FileStore& store;
+    std::string partName;
+    std::string finalName;
     bool partCreated = false;
     bool finalCreated = false;
     void remove() const;

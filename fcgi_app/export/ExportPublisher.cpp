@@ -6,44 +6,20 @@
 #include "export/JobErrors.h"
 #include "export/RowWriter.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 namespace exportd {
-
-namespace {
-
-void fsyncDirectory(const std::string& dir)
-{
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        throw WriteError("cannot open " + dir + ": " + std::strerror(errno), false);
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0)
-        throw WriteError("cannot fsync " + dir + ": " + std::strerror(err), err == ENOSPC || err == EDQUOT);
-}
-
-} // namespace
 
 void ExportPublisher::publish(const cleanup::ExportRecord& record, const JobOutput& output, JobFiles& files,
                               const std::function<void()>& checkStop) const
 {
-    const std::string& partPath = files.partPath;
-    if (_fileGid >= 0 && ::chown(partPath.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(_fileGid)) != 0)
-        throw WriteError("cannot give " + partPath + " its group: " + std::strerror(errno), false);
-    if (::chmod(partPath.c_str(), 0640) != 0)
-        throw WriteError("cannot chmod " + partPath + ": " + std::strerror(errno), false);
     checkStop();
-    if (::rename(partPath.c_str(), files.finalPath.c_str()) != 0)
-        throw WriteError("cannot rename " + partPath + ": " + std::strerror(errno), false);
-    files.partCreated = false;
+    // Until publish() returns the file may have either name: remove() tries both.
     files.finalCreated = true;
-    fsyncDirectory(_exportsDir);
+    try {
+        files.store.publish(files.partName, files.finalName);
+    } catch (const cleanup::StoreError& e) {
+        throw WriteError(e);
+    }
+    files.partCreated = false;
 
     // The file is complete: a registry away for a moment must not cost it
     // (RegistryRetry.h). Its times are taken when the registry takes them, so

@@ -71,10 +71,11 @@ std::string storedFilterKeys(const std::string& filtersJson)
 } // namespace
 
 ExportRunner::ExportRunner(cleanup::Registry& registry, cleanup::CleanupScheduler& scheduler,
-                           cleanup::Metrics& metrics, const cleanup::Clock& clock, ExportRunnerOptions options,
-                           Poco::Logger& logger)
+                           cleanup::FileStore& store, cleanup::Metrics& metrics, const cleanup::Clock& clock,
+                           ExportRunnerOptions options, Poco::Logger& logger)
     : _registry(registry),
       _scheduler(scheduler),
+      _store(store),
       _metrics(metrics),
       _clock(clock),
       _options(std::move(options)),
@@ -227,7 +228,7 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
     }
 
     const auto started = Steady::now();
-    JobFiles files{_options.exportsDir + "/" + cleanup::partFileName(id), _options.exportsDir + "/" + id};
+    JobFiles files{_store, cleanup::partFileName(id), id};
     std::int64_t rows = 0;
     _logger.information("export " + id + " started: dataset=" + record.dataset + " format=" + record.format
                         + " filter_keys=" + storedFilterKeys(record.filtersJson));
@@ -267,8 +268,7 @@ void ExportRunner::run(const cleanup::ExportRecord& record)
         ExportJob job(record, *dataset, limits, _registry, checkStop, _logger, _slots, attachSource);
         const JobOutput output = job.write(files, rows);
 
-        ExportPublisher(_registry, _scheduler, _clock, _options.exportsDir, _options.instanceId, _options.fileGid)
-            .publish(record, output, files, checkStop);
+        ExportPublisher(_registry, _scheduler, _clock, _options.instanceId).publish(record, output, files, checkStop);
         _metrics.increment(COMPLETED, "format=\"" + record.format + "\"");
         _metrics.observe(DURATION, static_cast<double>(elapsedMs()) / 1000.0);
         _logger.information("export " + id + " ready: dataset=" + record.dataset + " format=" + record.format

@@ -6,6 +6,7 @@
 
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Clock.h"
+#include "cleanup/FileStore.h"
 #include "cleanup/Metrics.h"
 #include "cleanup/Registry.h"
 
@@ -24,12 +25,10 @@ namespace Poco { class Logger; }
 namespace exportd {
 
 struct ExportRunnerOptions {
-    std::string exportsDir;
     std::string instanceId;
     int threads = 2;
     std::int64_t maxRows = 5000000;
     std::int64_t rowsPerSecond = 0;   ///< 0 = unlimited
-    int fileGid = -1;                 ///< group given to finished files (-1: leave)
     std::int64_t ownerQuotaBytes = 0; ///< bytes of files one owner (limit key) may hold; 0 = no cap
     std::size_t bufferBytes = 1 << 20;
     int maxSourceConnections = 4;     ///< connections at once to each PostgreSQL source
@@ -41,9 +40,9 @@ struct ExportRunnerOptions {
 /// A job: queued -> running (conditional), counts the rows, streams them from
 /// the dataset's RowSource (an unshared read-only SQLite connection, or a
 /// PostgreSQL connection within max_source_connections) into a RowWriter writing
-/// `<id>.part`, reports progress, honours max_rows, the rows-per-second cap and
-/// cancellation, fsyncs, renames to `<id>`, marks ready and hands the file to
-/// the CleanupScheduler. Any failure marks the export failed (disk_full,
+/// `<id>.part` of the FileStore, reports progress, honours max_rows, the
+/// rows-per-second cap and cancellation, makes the file durable, publishes it as
+/// `<id>`, marks ready and hands the file to the CleanupScheduler. Any failure marks the export failed (disk_full,
 /// too_many_rows, quota_exceeded, source_error, ...) and removes the partial
 /// file. A file may not take its owner past ownerQuotaBytes: the cap is checked
 /// while writing. A job whose
@@ -54,7 +53,7 @@ struct ExportRunnerOptions {
 /// "interrupted") and joins the threads.
 class ExportRunner {
 public:
-    ExportRunner(cleanup::Registry& registry, cleanup::CleanupScheduler& scheduler,
+    ExportRunner(cleanup::Registry& registry, cleanup::CleanupScheduler& scheduler, cleanup::FileStore& store,
                  cleanup::Metrics& metrics, const cleanup::Clock& clock,
                  ExportRunnerOptions options, Poco::Logger& logger);
     ~ExportRunner();
@@ -94,6 +93,7 @@ private:
 
     cleanup::Registry& _registry;
     cleanup::CleanupScheduler& _scheduler;
+    cleanup::FileStore& _store;
     cleanup::Metrics& _metrics;
     const cleanup::Clock& _clock;
     ExportRunnerOptions _options;

@@ -5,7 +5,6 @@
 #include <Poco/DigestEngine.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,14 +17,14 @@ void throwWriteError(const std::string& what, int err)
     throw WriteError(what + ": " + std::strerror(err), err == ENOSPC || err == EDQUOT);
 }
 
-FileSink::FileSink(const std::string& path, std::size_t bufferBytes)
-    : _path(path), _bufferBytes(bufferBytes < 4096 ? 4096 : bufferBytes)
+FileSink::FileSink(cleanup::FileStore& store, const std::string& name, std::size_t bufferBytes)
+    : _name(name), _bufferBytes(bufferBytes < 4096 ? 4096 : bufferBytes)
 {
-    if (const char* fault = std::getenv("EXPORTD_FAULT_DISK_FULL_AFTER_BYTES"))
-        _faultAfter = std::strtoll(fault, nullptr, 10);
-    _fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (_fd < 0)
-        throwWriteError("cannot create " + path, errno);
+    try {
+        _file = store.create(name);
+    } catch (const cleanup::StoreError& e) {
+        throw WriteError(e);
+    }
     // Rows are appended whole before the size check, so leave room past the limit.
     _buffer.reserve(_bufferBytes + 64 * 1024);
     _inFlight.reserve(_bufferBytes + 64 * 1024);
@@ -40,8 +39,6 @@ FileSink::~FileSink()
     }
     _cond.notify_all();
     _io.join();
-    if (_fd >= 0)
-        ::close(_fd);
 }
 
 void FileSink::ioLoop()
@@ -61,7 +58,7 @@ void FileSink::ioLoop()
             what = e.what();
         } catch (const std::exception& e) {
             err = EIO;
-            what = std::string("cannot write ") + _path + ": " + e.what();
+            what = std::string("cannot write ") + _name + ": " + e.what();
         }
         lock.lock();
         if (err && !_error) {
@@ -77,32 +74,13 @@ void FileSink::writeChunk(const std::string& chunk)
 {
     if (_error)
         return; // the file is already broken: drop the rest
-    const char* data = chunk.data();
-    const std::size_t size = chunk.size();
-    const std::uint64_t offset = _written;
-    std::size_t allowed = size;
-    bool injectFull = false;
-    if (_faultAfter >= 0 && _written + size > static_cast<std::uint64_t>(_faultAfter)) {
-        allowed = _written >= static_cast<std::uint64_t>(_faultAfter) ? 0 : _faultAfter - _written;
-        injectFull = true;
+    try {
+        _file->write(chunk.data(), chunk.size());
+    } catch (const cleanup::StoreError& e) {
+        throw WriteError(e);
     }
-    std::size_t done = 0;
-    while (done < allowed) {
-        ssize_t n = ::write(_fd, data + done, allowed - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throwWriteError("cannot write " + _path, errno);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    _written += done;
-    if (injectFull)
-        throwWriteError("cannot write " + _path + " (EXPORTD_FAULT_DISK_FULL_AFTER_BYTES)", ENOSPC);
-    // Start writeback of this chunk now, so that finish()'s fsync waits only
-    // for the tail instead of the whole file (advisory: errors surface at fsync).
-    ::sync_file_range(_fd, static_cast<off64_t>(offset), static_cast<off64_t>(size), SYNC_FILE_RANGE_WRITE);
-    _digest.update(data, size);
+    _written += chunk.size();
+    _digest.update(chunk.data(), chunk.size());
 }
 
 void FileSink::waitIdle()
@@ -132,12 +110,12 @@ void FileSink::finish()
 {
     flush();
     waitIdle();
-    if (::fsync(_fd) != 0)
-        throwWriteError("cannot fsync " + _path, errno);
-    int fd = _fd;
-    _fd = -1;
-    if (::close(fd) != 0)
-        throwWriteError("cannot close " + _path, errno);
+    try {
+        _file->finish();
+    } catch (const cleanup::StoreError& e) {
+        throw WriteError(e);
+    }
+    _file.reset();
     _sha256 = Poco::DigestEngine::digestToHex(_digest.digest());
 }
 

@@ -9,7 +9,8 @@ namespace exportd {
 /// Used by one thread.
 class NdjsonWriter : public FileRowWriter {
 public:
-    NdjsonWriter(const std::string& path, const WriterOptions& options) : FileRowWriter(path, options.bufferBytes) {}
+    NdjsonWriter(cleanup::FileStore& store, const std::string& name, const WriterOptions& options)
+        : FileRowWriter(store, name, options.bufferBytes) {}
     void writeHeader(const std::vector<std::string>& columns) override;
     void writeRow(const std::vector<Cell>& cells) override;
 

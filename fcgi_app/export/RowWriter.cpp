@@ -6,15 +6,15 @@
 
 namespace exportd {
 
-std::unique_ptr<RowWriter> makeWriter(const std::string& format, const std::string& path,
+std::unique_ptr<RowWriter> makeWriter(const std::string& format, cleanup::FileStore& store, const std::string& name,
                                       const WriterOptions& options)
 {
     if (format == "csv")
-        return std::make_unique<CsvWriter>(path, options);
+        return std::make_unique<CsvWriter>(store, name, options);
     if (format == "ndjson")
-        return std::make_unique<NdjsonWriter>(path, options);
+        return std::make_unique<NdjsonWriter>(store, name, options);
     if (format == "xlsx")
-        return std::make_unique<XlsxWriter>(path, options);
+        return std::make_unique<XlsxWriter>(store, name, options);
     throw WriteError("unsupported export format \"" + format + "\"", false);
 }
 

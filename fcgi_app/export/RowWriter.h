@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cleanup/FileStore.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -29,8 +31,9 @@ struct Cell {
 };
 
 /// Streams rows into an export file. One writer per job, used by one thread.
-/// Writes go through a large buffer to a file descriptor the writer owns
-/// (CSV, NDJSON) or through libxlsxwriter (XLSX). I/O errors throw
+/// Writes go through a large buffer to a FileWriter of the store that the
+/// writer owns (CSV, NDJSON) or through libxlsxwriter at the store's local
+/// path (XLSX). I/O errors throw
 /// WriteError; ENOSPC/EDQUOT throw WriteError with diskFull() true.
 class RowWriter {
 public:
@@ -50,6 +53,8 @@ public:
 class WriteError : public std::runtime_error {
 public:
     WriteError(const std::string& what, bool diskFull) : std::runtime_error(what), _diskFull(diskFull) {}
+    /// The store's failure, as the job reports it.
+    explicit WriteError(const cleanup::StoreError& e) : std::runtime_error(e.what()), _diskFull(e.diskFull()) {}
     bool diskFull() const { return _diskFull; }
 
 private:
@@ -62,9 +67,9 @@ struct WriterOptions {
     std::vector<std::string> dateColumns; ///< xlsx: columns written as dates
 };
 
-/// Creates the writer for `format` ("csv", "ndjson", "xlsx") writing to `path`
-/// (created with mode 0640, O_EXCL). Throws WriteError.
-std::unique_ptr<RowWriter> makeWriter(const std::string& format, const std::string& path,
+/// Creates the writer for `format` ("csv", "ndjson", "xlsx") writing the new
+/// file `name` of `store` (FileStore::create: exclusive, mode 0640). Throws WriteError.
+std::unique_ptr<RowWriter> makeWriter(const std::string& format, cleanup::FileStore& store, const std::string& name,
                                       const WriterOptions& options);
 
 /// The most data rows a file of `format` can hold, when the format itself

@@ -11,10 +11,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace exportd {
 
@@ -113,15 +109,18 @@ std::optional<double> exactDouble(std::string_view number)
 
 } // namespace
 
-XlsxWriter::XlsxWriter(const std::string& path, const WriterOptions& options)
-    : _path(path), _tmpdir(Poco::Path(path).parent().toString()), _options(options)
+XlsxWriter::XlsxWriter(cleanup::FileStore& store, const std::string& name, const WriterOptions& options)
+    : _store(store), _name(name), _options(options)
 {
-    // Claim the name like the other writers (O_EXCL, 0640); libxlsxwriter
-    // rewrites this file in place at workbook_close(), keeping its mode.
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0)
-        throwWriteError("cannot create " + path, errno);
-    ::close(fd);
+    // Claimed like the other writers' files (exclusive, 0640); libxlsxwriter
+    // rewrites this file in place at workbook_close().
+    try {
+        _path = store.createLocal(name);
+    } catch (const cleanup::StoreError& e) {
+        throw WriteError(e);
+    }
+    _tmpdir = Poco::Path(_path).parent().toString();
+    const std::string& path = _path;
     lxw_workbook_options opts{};
     opts.constant_memory = LXW_TRUE;
     opts.tmpdir = _tmpdir.empty() ? nullptr : _tmpdir.data();
@@ -279,22 +278,11 @@ void XlsxWriter::finish()
     _workbook = nullptr;
     errno = 0;
     check(workbook_close(wb), "close");
-    if (::chmod(_path.c_str(), 0640) != 0)
-        throwWriteError("cannot chmod " + _path, errno);
-    int fd = ::open(_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        throwWriteError("cannot open " + _path, errno);
-    struct stat st {};
-    bool ok = ::fsync(fd) == 0 && ::fstat(fd, &st) == 0;
-    int err = errno;
-    ::close(fd);
-    if (!ok)
-        throwWriteError("cannot fsync " + _path, err);
-    _bytes = static_cast<std::uint64_t>(st.st_size);
-    // The fault hook of FileSink, applied to the finished size (libxlsxwriter does its own I/O).
-    if (const char* fault = std::getenv("EXPORTD_FAULT_DISK_FULL_AFTER_BYTES"))
-        if (_bytes > static_cast<std::uint64_t>(std::strtoll(fault, nullptr, 10)))
-            throwWriteError("cannot write " + _path + " (EXPORTD_FAULT_DISK_FULL_AFTER_BYTES)", ENOSPC);
+    try {
+        _bytes = _store.finishLocal(_name);
+    } catch (const cleanup::StoreError& e) {
+        throw WriteError(e);
+    }
     _sha256 = sha256OfFile(_path);
 }
 

@@ -2,6 +2,8 @@
 
 #include "export/RowWriter.h"
 
+#include "cleanup/FileStore.h"
+
 #include <xlsxwriter.h>
 
 namespace exportd {
@@ -11,15 +13,17 @@ namespace exportd {
 /// numbers, the dataset's date columns as Excel date-times, widths from the
 /// header and the first rows. A PostgreSQL source's typed cells stay typed:
 /// booleans as booleans, dates and times as dates, a numeric as a number when
-/// the double shows exactly its decimal (else as text, every digit kept). The output path is claimed with O_EXCL at
-/// construction and the finished file gets mode 0640; its SHA-256 is computed
-/// by reading it back after workbook_close(). At most 1,048,575 data rows.
+/// the double shows exactly its decimal (else as text, every digit kept).
+/// libxlsxwriter writes by path: the file is claimed at construction through
+/// FileStore::createLocal() (exclusive), which gives the local path, and made
+/// durable (mode 0640) by FileStore::finishLocal(); its SHA-256 is computed by
+/// reading it back after workbook_close(). At most 1,048,575 data rows.
 /// Used by one thread.
 class XlsxWriter : public RowWriter {
 public:
     static constexpr std::int64_t MAX_DATA_ROWS = LXW_ROW_MAX - 1;
 
-    XlsxWriter(const std::string& path, const WriterOptions& options);
+    XlsxWriter(cleanup::FileStore& store, const std::string& name, const WriterOptions& options);
     ~XlsxWriter() override;
     void writeHeader(const std::vector<std::string>& columns) override;
     void writeRow(const std::vector<Cell>& cells) override;
@@ -32,7 +36,9 @@ private:
     void writeText(lxw_col_t col, std::string_view text);
     void noteWidth(std::size_t col, std::size_t chars);
 
-    std::string _path;
+    cleanup::FileStore& _store;
+    std::string _name;
+    std::string _path; ///< where libxlsxwriter writes (the store's local path)
     std::string _tmpdir;
     WriterOptions _options;
     lxw_workbook* _workbook = nullptr;

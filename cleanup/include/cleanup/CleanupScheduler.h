@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cleanup/Clock.h"
+#include "cleanup/FileStore.h"
 #include "cleanup/Metrics.h"
 #include "cleanup/Registry.h"
 
@@ -19,23 +20,22 @@ namespace Poco { class Logger; }
 
 namespace exportd::cleanup {
 
-class UnlinkRing;
-
-/// How the timer thread unlinks a file when its time comes.
+/// How the timer thread removes a file when its time comes.
 enum class UnlinkMode {
-    /// Through io_uring when the kernel allows it (the thread starts the unlink
-    /// and goes on; kernel workers wait for the disk), else as OnTimerThread.
+    /// Through the store's BatchRemover when it has one (the directory's:
+    /// io_uring where the kernel allows it): the thread starts the removal and
+    /// goes on, workers wait for the disk. Else as OnTimerThread.
     Auto,
-    /// unlink() on the timer thread itself, one after the other.
+    /// FileStore::remove() on the timer thread itself, one after the other.
     OnTimerThread,
 };
 
 /// Deletes each export file at its expires_at, on ONE Poco::Util::Timer thread
 /// shared by every pending deletion (one small TimerTask each).
 ///
-/// A task unlinks `<exportsDir>/<id>` (a file already gone counts as done) at
-/// its time, then the deletion is recorded: file_deleted_at (the unlink's time)
-/// and `expired` in the registry, `exportd_cleanup_lag_seconds` (deletion time
+/// A task removes the file `<id>` from the FileStore (a file already gone
+/// counts as done) at its time, then the deletion is recorded: file_deleted_at
+/// (the removal's time) and `expired` in the registry, `exportd_cleanup_lag_seconds` (deletion time
 /// minus expires_at) observed, `exportd_files_deleted_total{reason="expired"}`
 /// counted. Records are written in batches, one registry transaction for the
 /// deletions of up to FLUSH_DELAY_MS (or MAX_BATCH of them): one commit per file
@@ -48,10 +48,11 @@ enum class UnlinkMode {
 /// retried with backoff (100 ms doubling, capped at 5 s) until it succeeds or
 /// the scheduler stops. No exception ever leaves a task.
 ///
-/// With UnlinkMode::Auto the task starts the unlink through io_uring instead of
-/// waiting for it: on a filesystem mounted with `discard` each unlink waits
-/// for the disk, and one thread unlinking in turn fell behind 10,000 expiries a
-/// second (bench/RESULTS.md). Finished unlinks are collected by the same timer
+/// With UnlinkMode::Auto the task starts the removal through the store's
+/// BatchRemover (io_uring for the directory) instead of waiting for it: on a
+/// filesystem mounted with `discard` each unlink waits for the disk, and one
+/// thread unlinking in turn fell behind 10,000 expiries a second
+/// (bench/RESULTS.md). Finished unlinks are collected by the same timer
 /// thread (at its next task, and every REAP_INTERVAL_MS while any is in flight)
 /// and recorded as above, so a deletion is still recorded only once the file is
 /// gone.
@@ -68,7 +69,7 @@ enum class UnlinkMode {
 class CleanupScheduler {
 public:
     CleanupScheduler(Registry& registry, Metrics& metrics, const Clock& clock,
-                     std::string exportsDir, Poco::Logger& logger, UnlinkMode mode = UnlinkMode::Auto);
+                     FileStore& store, Poco::Logger& logger, UnlinkMode mode = UnlinkMode::Auto);
     ~CleanupScheduler();
 
     CleanupScheduler(const CleanupScheduler&) = delete;
@@ -97,8 +98,9 @@ public:
     /// records the deletions done, and stops the timer thread. Idempotent.
     void stop();
 
-    /// True when unlinks go through io_uring (UnlinkMode::Auto on a kernel that allows it).
-    bool unlinksThroughRing() const { return _ring != nullptr; }
+    /// True when removals go through the store's BatchRemover (UnlinkMode::Auto
+    /// on a store and kernel that allow it: io_uring for the directory).
+    bool unlinksThroughRing() const { return _remover != nullptr; }
 
     /// How long a done deletion may wait for its batch to be recorded.
     static constexpr Millis FLUSH_DELAY_MS = 20;
@@ -131,7 +133,6 @@ private:
     };
     struct InFlight {
         Job job;
-        std::string path;
         int attempt;
     };
     /// The timer an export has (or had, until the watcher's next read).
@@ -154,7 +155,7 @@ private:
     Registry& _registry;
     Metrics& _metrics;
     const Clock& _clock;
-    std::string _exportsDir;
+    FileStore& _store;
     Poco::Logger& _logger;
     Poco::Util::Timer _timer;
     Poco::Util::Timer _recordTimer; ///< runs flush() only
@@ -171,7 +172,7 @@ private:
     std::uint64_t _finishMark = 0;
     bool _keepFinished = false;                    ///< set by the first watchMark()
     // Timer thread only (and stop(), once the timer is idle):
-    std::unique_ptr<UnlinkRing> _ring;
+    std::unique_ptr<BatchRemover> _remover;
     std::unordered_map<std::uint64_t, InFlight> _inFlight;
     std::uint64_t _nextTag = 0;
     bool _reapScheduled = false;

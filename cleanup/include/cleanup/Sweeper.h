@@ -2,6 +2,7 @@
 
 #include "cleanup/CleanupScheduler.h"
 #include "cleanup/Clock.h"
+#include "cleanup/FileStore.h"
 #include "cleanup/Metrics.h"
 #include "cleanup/Registry.h"
 
@@ -30,7 +31,6 @@ struct SweepReport {
 
 /// Settings of the sweeper and the lease.
 struct SweeperOptions {
-    std::string exportsDir;
     std::string instanceId;
     Millis sweepIntervalMs = 30000;
     Millis heartbeatIntervalMs = 2000;
@@ -44,9 +44,9 @@ struct SweeperOptions {
 
 /// The safety net under the CleanupScheduler (docs/operations.md, Cleanup). sweepOnce() deletes
 /// overdue ready files, `.part` files whose job is not running in a live
-/// process, files of finished exports and orphan files (only regular files,
-/// never following a symlink, whose names are a minted id (isMintedId),
-/// optionally with `.part`); it marks queued/running
+/// process, files of finished exports and orphan files (only the store's
+/// export files, FileStore::list(): regular files, never a symlink, whose
+/// names are a minted id, optionally with `.part`); it marks queued/running
 /// exports of dead processes failed/interrupted, claims ready exports not yet
 /// due that no live process has scheduled and schedules them, and purges old
 /// records. It also keeps this process's lease alive.
@@ -57,7 +57,7 @@ struct SweeperOptions {
 /// the application; stop() (or the destructor) stops its timer.
 class Sweeper {
 public:
-    Sweeper(Registry& registry, CleanupScheduler& scheduler, Metrics& metrics,
+    Sweeper(Registry& registry, CleanupScheduler& scheduler, FileStore& store, Metrics& metrics,
             const Clock& clock, SweeperOptions options, Poco::Logger& logger);
     ~Sweeper();
 
@@ -85,6 +85,7 @@ private:
 
     Registry& _registry;
     CleanupScheduler& _scheduler;
+    FileStore& _store;
     Metrics& _metrics;
     const Clock& _clock;
     SweeperOptions _options;

@@ -1,8 +1,7 @@
+#include "CountingStore.h"
 #include "TestSupport.h"
 
 #include "cleanup/CleanupScheduler.h"
-
-#include "UnlinkRing.h"
 
 #include <Poco/Logger.h>
 #include <cppunit/extensions/HelperMacros.h>
@@ -42,12 +41,14 @@ public:
         _metrics = std::make_unique<Metrics>();
         Poco::Logger& logger = Poco::Logger::get("exportd.cleanup.test");
         logger.setLevel(Poco::Message::PRIO_ERROR); // the retry test warns on purpose
-        _scheduler = std::make_unique<CleanupScheduler>(*_reg, *_metrics, _clock, _exports, logger, mode());
+        _store = std::make_unique<CountingStore>(openDirectoryStore(_exports));
+        _scheduler = std::make_unique<CleanupScheduler>(*_reg, *_metrics, _clock, *_store, logger, mode());
     }
 
     void tearDown() override
     {
         _scheduler.reset();
+        _store.reset();
         _metrics.reset();
         _reg.reset();
         _dir.reset();
@@ -69,6 +70,9 @@ public:
         CPPUNIT_ASSERT(rec->fileDeletedAt.value_or(0) >= expires);
         CPPUNIT_ASSERT_EQUAL(1.0, _metrics->value("exportd_files_deleted_total", "reason=\"expired\""));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), _metrics->count("exportd_cleanup_lag_seconds"));
+        // The file went through the store: one removal, in a batch when the store has a remover.
+        CPPUNIT_ASSERT_EQUAL(1, _store->removals());
+        CPPUNIT_ASSERT_EQUAL(_scheduler->unlinksThroughRing() ? 1 : 0, _store->batchRemoves.load());
     }
 
     void testPastExpiryIsDeletedAtOnce()
@@ -271,11 +275,13 @@ protected:
     std::string _exports;
     std::unique_ptr<Registry> _reg;
     std::unique_ptr<Metrics> _metrics;
+    std::unique_ptr<CountingStore> _store;
     std::unique_ptr<CleanupScheduler> _scheduler;
 };
 
-/// The same tests with the unlinks through io_uring (UnlinkMode::Auto), and
-/// that Auto does use the ring wherever the kernel gives one.
+/// The same tests with the removals through the directory store's batch
+/// remover, io_uring (UnlinkMode::Auto), and that Auto does use it wherever
+/// the kernel gives one.
 class CleanupSchedulerRingTest : public CleanupSchedulerTest {
     CPPUNIT_TEST_SUB_SUITE(CleanupSchedulerRingTest, CleanupSchedulerTest);
     CPPUNIT_TEST(testAutoUsesTheRingWhenTheKernelHasOne);
@@ -287,7 +293,7 @@ public:
     void testAutoUsesTheRingWhenTheKernelHasOne()
     {
         std::string why;
-        const bool kernelHasRing = UnlinkRing::open(4, 1, why) != nullptr;
+        const bool kernelHasRing = openDirectoryStore(_exports)->openBatchRemover(4, 1, why) != nullptr;
         if (!kernelHasRing)
             std::printf("\n  io_uring unavailable here (%s): the tests above ran the fallback\n", why.c_str());
         CPPUNIT_ASSERT_EQUAL(kernelHasRing, _scheduler->unlinksThroughRing());

@@ -34,6 +34,7 @@ public:
     {
         _dir = std::make_unique<TempDir>();
         _exports = makeExportsDir(*_dir);
+        _store = openDirectoryStore(_exports);
         _logger = &Poco::Logger::get("exportd.cleanup.test");
         _logger->setLevel(Poco::Message::PRIO_FATAL); // the failure tests log on purpose
         _regA = std::make_unique<SqliteRegistry>(_dir->file("registry.db"));
@@ -41,7 +42,7 @@ public:
         _metricsA = std::make_unique<Metrics>();
         _metricsB = std::make_unique<Metrics>();
         _schedulerB =
-            std::make_unique<CleanupScheduler>(*_regB, *_metricsB, _clock, _exports, *_logger, UnlinkMode::Auto);
+            std::make_unique<CleanupScheduler>(*_regB, *_metricsB, _clock, *_store, *_logger, UnlinkMode::Auto);
         makeWatcher(ExpiryWatcherOptions{});
     }
 
@@ -119,7 +120,7 @@ public:
     void testOwnersDeletionIsNotCountedAgain()
     {
         _schedulerA =
-            std::make_unique<CleanupScheduler>(*_regA, *_metricsA, _clock, _exports, *_logger, UnlinkMode::Auto);
+            std::make_unique<CleanupScheduler>(*_regA, *_metricsA, _clock, *_store, *_logger, UnlinkMode::Auto);
         const std::string id = newExportFile(_exports, "owned");
         const Millis expires = _clock.nowMs() + 300;
         makeReady(*_regA, id, _clock.nowMs(), expires);
@@ -226,6 +227,7 @@ private:
     SystemClock _clock;
     std::unique_ptr<TempDir> _dir;
     std::string _exports;
+    std::unique_ptr<FileStore> _store; ///< outlives the schedulers (declared before them)
     Poco::Logger* _logger = nullptr;
     std::unique_ptr<SqliteRegistry> _regA;
     std::unique_ptr<FlakyPendingRegistry> _regB;

@@ -35,6 +35,7 @@ public:
     {
         _dir = std::make_unique<TempDir>();
         _exports = makeExportsDir(*_dir);
+        _store = openDirectoryStore(_exports);
     }
 
     void tearDown() override { _dir.reset(); }
@@ -117,11 +118,10 @@ public:
         RegistryClock clockB(hostB);
         Metrics metrics;
         Poco::Logger& logger = quietLogger();
-        CleanupScheduler scheduler(hostA, metrics, clockA, _exports, logger, UnlinkMode::OnTimerThread);
+        CleanupScheduler scheduler(hostA, metrics, clockA, *_store, logger, UnlinkMode::OnTimerThread);
         SweeperOptions options;
-        options.exportsDir = _exports;
         options.instanceId = "instance-a";
-        Sweeper sweeper(hostA, scheduler, metrics, clockA, options, logger);
+        Sweeper sweeper(hostA, scheduler, *_store, metrics, clockA, options, logger);
         int syncs = 0;
         sweeper.setBeforeHeartbeat([&] {
             ++syncs;
@@ -170,7 +170,7 @@ private:
         SkewedRegistry reg(_dir->file("registry.db"), skew);
         RegistryClock clock(reg);
         Metrics metrics;
-        CleanupScheduler scheduler(reg, metrics, clock, _exports, quietLogger(), UnlinkMode::OnTimerThread);
+        CleanupScheduler scheduler(reg, metrics, clock, *_store, quietLogger(), UnlinkMode::OnTimerThread);
         const std::string id = newExportFile(_exports, "skew");
         const Millis expires = clock.nowMs() + 400;
         makeReady(reg, id, clock.nowMs(), expires);
@@ -187,6 +187,7 @@ private:
 
     std::unique_ptr<TempDir> _dir;
     std::string _exports;
+    std::unique_ptr<FileStore> _store;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(RegistryClockTest);

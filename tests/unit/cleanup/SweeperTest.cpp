@@ -1,3 +1,4 @@
+#include "CountingStore.h"
 #include "TestSupport.h"
 
 #include "cleanup/Sweeper.h"
@@ -43,21 +44,22 @@ public:
         _clock = std::make_unique<ManualClock>(SystemClock().nowMs());
         Poco::Logger& logger = Poco::Logger::get("exportd.sweeper.test");
         logger.setLevel(Poco::Message::PRIO_ERROR);
-        _scheduler = std::make_unique<CleanupScheduler>(*_reg, *_metrics, *_clock, _exports, logger);
+        _store = std::make_unique<CountingStore>(openDirectoryStore(_exports));
+        _scheduler = std::make_unique<CleanupScheduler>(*_reg, *_metrics, *_clock, *_store, logger);
         SweeperOptions options;
-        options.exportsDir = _exports;
         options.instanceId = SELF;
         options.sweepIntervalMs = 100;
         options.heartbeatIntervalMs = 50;
         options.leaseMs = LEASE;
         options.registryKeepMs = KEEP;
-        _sweeper = std::make_unique<Sweeper>(*_reg, *_scheduler, *_metrics, *_clock, options, logger);
+        _sweeper = std::make_unique<Sweeper>(*_reg, *_scheduler, *_store, *_metrics, *_clock, options, logger);
     }
 
     void tearDown() override
     {
         _sweeper.reset();
         _scheduler.reset();
+        _store.reset();
         _reg.reset();
         _dir.reset();
     }
@@ -95,6 +97,9 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, report.orphansDeleted);
         CPPUNIT_ASSERT(!exists(path(id)));
         CPPUNIT_ASSERT_EQUAL(1.0, _metrics->value("exportd_files_deleted_total", "reason=\"orphan\""));
+        // Found and deleted through the store, not behind its back.
+        CPPUNIT_ASSERT_EQUAL(1, _store->lists.load());
+        CPPUNIT_ASSERT_EQUAL(1, _store->removes.load());
     }
 
     // Verifies that only exportd's own names (an id, optionally .part) are touched.
@@ -304,6 +309,7 @@ private:
     std::unique_ptr<Registry> _reg;
     std::unique_ptr<Metrics> _metrics;
     std::unique_ptr<ManualClock> _clock;
+    std::unique_ptr<CountingStore> _store;
     std::unique_ptr<CleanupScheduler> _scheduler;
     std::unique_ptr<Sweeper> _sweeper;
 };

@@ -82,14 +82,14 @@ private:
         cleanup::SystemClock clock;
         cleanup::Metrics metrics;
         Poco::Logger& logger = Poco::Logger::get("test");
-        cleanup::CleanupScheduler scheduler(registry, metrics, clock, _config.exportsDir, logger);
+        const auto store = cleanup::openDirectoryStore(_config.exportsDir);
+        cleanup::CleanupScheduler scheduler(registry, metrics, clock, *store, logger);
         ExportRunnerOptions options;
-        options.exportsDir = _config.exportsDir;
         options.instanceId = "instance-test";
-        ExportRunner runner(registry, scheduler, metrics, clock, options, logger);
+        ExportRunner runner(registry, scheduler, *store, metrics, clock, options, logger);
         CatalogHolder catalog(std::make_shared<const DatasetCatalog>(
             DatasetCatalog::loadString(ordersCatalogJson(_dir->file("demo.db")), "")));
-        Api api(_config, registry, runner, scheduler, metrics, clock, catalog, "instance-test", logger);
+        Api api(_config, registry, runner, scheduler, *store, metrics, clock, catalog, "instance-test", logger);
         Request request;
         request.method = "GET";
         request.path = "/api/health";

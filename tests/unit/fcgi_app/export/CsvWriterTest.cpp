@@ -61,10 +61,15 @@ class CsvWriterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
-    void setUp() override { _dir = std::make_unique<PipelineTempDir>(); }
+    void setUp() override
+    {
+        _dir = std::make_unique<PipelineTempDir>();
+        _store = cleanup::openDirectoryStore(_dir->path());
+    }
     void tearDown() override
     {
         ::unsetenv("EXPORTD_FAULT_DISK_FULL_AFTER_BYTES");
+        _store.reset();
         _dir.reset();
     }
 
@@ -150,7 +155,7 @@ public:
     void testFileHasHeaderCrlfMode0640AndItsSha256()
     {
         const std::string path = _dir->file("a.part");
-        auto w = makeWriter("csv", path, WriterOptions{});
+        auto w = makeWriter("csv", *_store, "a.part", WriterOptions{});
         w->writeHeader({"id", "name", "note"});
         w->writeRow({integer(1), text("Ann, B."), text("=cmd")});
         w->writeRow({integer(2), Cell{}, real(1.5)});
@@ -167,7 +172,7 @@ public:
         const std::string path = _dir->file("big.part");
         WriterOptions options;
         options.bufferBytes = 4096;
-        auto w = makeWriter("csv", path, options);
+        auto w = makeWriter("csv", *_store, "big.part", options);
         w->writeHeader({"n", "s"});
         const std::string longText(1000, 'x');
         for (int i = 0; i < 20000; ++i)
@@ -186,7 +191,7 @@ public:
             std::ofstream(path) << "keep";
         }
         try {
-            makeWriter("csv", path, WriterOptions{});
+            makeWriter("csv", *_store, "taken", WriterOptions{});
             CPPUNIT_FAIL("expected a WriteError");
         } catch (const WriteError& e) {
             CPPUNIT_ASSERT(!e.diskFull());
@@ -200,7 +205,7 @@ public:
         ::setenv("EXPORTD_FAULT_DISK_FULL_AFTER_BYTES", "10000", 1);
         WriterOptions options;
         options.bufferBytes = 4096;
-        auto w = makeWriter("ndjson", _dir->file("full.part"), options);
+        auto w = makeWriter("ndjson", *_store, "full.part", options);
         w->writeHeader({"n"});
         try {
             for (int i = 0; i < 100000; ++i)
@@ -215,6 +220,7 @@ public:
 
 private:
     std::unique_ptr<PipelineTempDir> _dir;
+    std::unique_ptr<cleanup::FileStore> _store;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(CsvWriterTest);

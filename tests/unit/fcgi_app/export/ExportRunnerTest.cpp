@@ -70,7 +70,8 @@ public:
         makeOrdersDatabase(_db, 2000);
         _catalog = std::make_shared<DatasetCatalog>(DatasetCatalog::loadString(ordersCatalogJson(_db), ""));
         _registry = cleanup::openRegistry("sqlite:" + _dir->file("r.db"));
-        _scheduler = std::make_unique<cleanup::CleanupScheduler>(*_registry, _metrics, _clock, _exports,
+        _store = cleanup::openDirectoryStore(_exports);
+        _scheduler = std::make_unique<cleanup::CleanupScheduler>(*_registry, _metrics, _clock, *_store,
                                                                  Poco::Logger::get("test"));
     }
 
@@ -78,6 +79,7 @@ public:
     {
         _runner.reset();
         _scheduler.reset();
+        _store.reset();
         _registry.reset();
         ::unsetenv("EXPORTD_FAULT_DISK_FULL_AFTER_BYTES");
         _dir.reset();
@@ -236,7 +238,6 @@ private:
     ExportRunnerOptions baseOptions()
     {
         ExportRunnerOptions o;
-        o.exportsDir = _exports;
         o.instanceId = "instance-test";
         o.threads = 2;
         return o;
@@ -246,7 +247,7 @@ private:
     void start(ExportRunnerOptions options)
     {
         _registry->heartbeat(options.instanceId, _clock.nowMs());
-        _runner = std::make_unique<ExportRunner>(*_registry, *_scheduler, _metrics, _clock, options,
+        _runner = std::make_unique<ExportRunner>(*_registry, *_scheduler, *_store, _metrics, _clock, options,
                                                  Poco::Logger::get("test"));
         _runner->setCatalog(_catalog);
     }
@@ -292,6 +293,7 @@ private:
     cleanup::SystemClock _clock;
     cleanup::Metrics _metrics;
     std::unique_ptr<cleanup::Registry> _registry;
+    std::unique_ptr<cleanup::FileStore> _store;
     std::unique_ptr<cleanup::CleanupScheduler> _scheduler;
     std::unique_ptr<ExportRunner> _runner;
 };

@@ -88,7 +88,8 @@ public:
     {
         PipelineTempDir dir;
         const std::string path = dir.file("x.part");
-        auto w = makeWriter("ndjson", path, WriterOptions{});
+        const auto store = cleanup::openDirectoryStore(dir.path());
+        auto w = makeWriter("ndjson", *store, "x.part", WriterOptions{});
         w->writeHeader({"id", "na\"me", "amount"});
         Cell id, name, amount;
         id.type = Cell::Type::Integer;

@@ -71,7 +71,8 @@ public:
     {
         PipelineTempDir dir;
         const std::string path = dir.file("t.part");
-        auto w = makeWriter("xlsx", path, WriterOptions{});
+        const auto store = cleanup::openDirectoryStore(dir.path());
+        auto w = makeWriter("xlsx", *store, "t.part", WriterOptions{});
         w->writeHeader({"flag", "day", "at", "exact", "inexact", "float", "nan", "bc"});
         w->writeRow({typed(Cell::Type::Boolean, "", 1), typed(Cell::Type::Date, "2026-01-02"),
                      typed(Cell::Type::Timestamp, "2026-01-02T12:00:00.5Z"), typed(Cell::Type::Numeric, "1.50"),

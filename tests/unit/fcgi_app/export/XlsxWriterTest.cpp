@@ -24,7 +24,8 @@ public:
         _path = _dir->file("x.part");
         WriterOptions options;
         options.dateColumns = {"created_at"};
-        auto w = makeWriter("xlsx", _path, options);
+        const auto store = cleanup::openDirectoryStore(_dir->path());
+        auto w = makeWriter("xlsx", *store, "x.part", options);
         w->writeHeader({"id", "created_at", "email", "amount"});
         for (int i = 1; i <= 3; ++i) {
             Cell id, created, email, amount;
@@ -100,7 +101,8 @@ public:
     {
         PipelineTempDir dir;
         {
-            auto w = makeWriter("xlsx", dir.file("y.part"), WriterOptions{});
+            const auto store = cleanup::openDirectoryStore(dir.path());
+            auto w = makeWriter("xlsx", *store, "y.part", WriterOptions{});
             w->writeHeader({"n"});
             Cell n;
             n.type = Cell::Type::Integer;

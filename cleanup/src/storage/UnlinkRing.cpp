@@ -1,4 +1,4 @@
-#include "UnlinkRing.h"
+#include "storage/UnlinkRing.h"
 
 #include <fcntl.h>
 

@@ -14,8 +14,8 @@ namespace exportd::cleanup {
 /// disk. On a filesystem mounted with `discard` an unlink waits for the disk
 /// to trim the file's blocks (about 100 us each here, so one thread unlinking
 /// in turn tops out near 10,000 files a second), while the kernel's io_uring
-/// workers run several at once (bench/RESULTS.md). Used by the cleanup timer
-/// thread only: not thread-safe.
+/// workers run several at once (bench/RESULTS.md). The directory store's
+/// BatchRemover (DirectoryStore.cpp), used by one thread: not thread-safe.
 class UnlinkRing {
 public:
     /// A ring for up to `capacity` unlinks in flight, run by at most
