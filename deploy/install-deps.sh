@@ -16,7 +16,7 @@ for option in "$@"; do
   case $option in
     --cluster) packages+=("${cluster[@]}") ;;
     --test) packages+=(libcppunit-dev python3 unzip spawn-fcgi clang libclang-rt-14-dev
-                       apache2-utils e2fsprogs procps psmisc strace systemd shellcheck util-linux
+                       apache2-utils e2fsprogs psmisc strace systemd shellcheck
                        lintian mmdebstrap faketime "${cluster[@]}") ;;
     *) echo "install-deps.sh: unknown option $option (--cluster, --test)" >&2; exit 2 ;;
   esac

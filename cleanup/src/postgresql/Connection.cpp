@@ -224,6 +224,14 @@ bool Connection::usable() const
     return !_lost && PQstatus(_conn) == CONNECTION_OK && PQtransactionStatus(_conn) == PQTRANS_IDLE;
 }
 
+bool Connection::endedByServer()
+{
+    if (_lost) return true;
+    pollfd pfd{PQsocket(_conn), POLLIN, 0};
+    if (pfd.fd < 0 || ::poll(&pfd, 1, 0) != 0) _lost = true;
+    return _lost;
+}
+
 bool Connection::inTransaction() const
 {
     const auto status = PQtransactionStatus(_conn);

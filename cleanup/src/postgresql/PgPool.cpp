@@ -93,6 +93,16 @@ void ConnectionPool::dropIdle()
 
 void ConnectionPool::run(const char* what, const Work& work)
 {
+    run(what, work, true);
+}
+
+void ConnectionPool::runNoResend(const char* what, const Work& work)
+{
+    run(what, work, false);
+}
+
+void ConnectionPool::run(const char* what, const Work& work, bool resendAfterLoss)
+{
     const auto start = SteadyClock::now();
     auto backoff = std::chrono::milliseconds(2);
     bool reconnected = false;
@@ -104,6 +114,11 @@ void ConnectionPool::run(const char* what, const Work& work)
                 std::unique_ptr<Connection> c;
                 ~Borrowed() { pool.release(std::move(c)); }
             } borrowed{*this, acquire(what)};
+            if (!resendAfterLoss && borrowed.c->endedByServer()) {
+                // Nothing was sent on it: a new connection may take the work.
+                dropIdle();
+                borrowed.c = std::make_unique<Connection>(_conninfo, _options);
+            }
             work(*borrowed.c);
             return;
         } catch (const PgError& e) {
@@ -114,7 +129,7 @@ void ConnectionPool::run(const char* what, const Work& work)
             }
             if (e.connectionLost()) {
                 dropIdle();
-                if (!reconnected && SteadyClock::now() - attempt < QUICK_LOSS) {
+                if (resendAfterLoss && !reconnected && SteadyClock::now() - attempt < QUICK_LOSS) {
                     reconnected = true;
                     continue;
                 }

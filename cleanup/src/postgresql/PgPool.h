@@ -31,11 +31,18 @@ public:
 
     /// Runs `work` on a pooled connection (autocommit: each statement commits).
     void run(const char* what, const Work& work);
+    /// As run(), for a statement that must not run twice (it is not
+    /// idempotent and commits by itself): a connection lost once the
+    /// statement was sent fails the call, since the statement may have been
+    /// applied; only a connection the server had already ended (seen before
+    /// sending, Connection::endedByServer) is replaced.
+    void runNoResend(const char* what, const Work& work);
     /// As run(), inside BEGIN ... COMMIT: a transaction that did not commit
     /// (rolled back on any error) runs again whole when it is retried.
     void transaction(const char* what, const Work& work);
 
 private:
+    void run(const char* what, const Work& work, bool resendAfterLoss);
     std::unique_ptr<Connection> acquire(const char* what);
     void release(std::unique_ptr<Connection> connection);
     void dropIdle();

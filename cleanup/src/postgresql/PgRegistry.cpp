@@ -280,23 +280,22 @@ bool gateOpen(const postgresql::Result& r, const Clock& clock)
 bool PgRegistry::authorizeDownloadAt(const std::string& id, const Clock& clock)
 {
     // The row is counted first, which takes its lock (waiting for any other
-    // transaction that holds it), and the decision is taken after: with the
-    // database's clock_timestamp() read once the row is locked (in RETURNING),
-    // or a manual clock read once the answer is here. Deciding in the UPDATE's
-    // WHERE would not do: PostgreSQL evaluates it before waiting for the lock,
-    // and evaluates it again afterwards only if the holder changed the row. A
-    // late decision rolls the count back.
-    static const std::string SQL = "UPDATE exports SET download_count = download_count + 1"
-                                   " WHERE id = $1 AND status = 'ready' AND ($2::bigint IS NULL OR expires_at > $2)"
-                                   " RETURNING expires_at, " + postgresql::DB_NOW_MS;
+    // transaction that holds it), and the decision is taken after, with the
+    // database's clock_timestamp() read once the row is locked; a late
+    // decision undoes the count. Deciding in the UPDATE's WHERE would not do:
+    // PostgreSQL evaluates it before waiting for the lock, and evaluates it
+    // again afterwards only if the holder changed the row. All of it runs in
+    // the database (exportd_download_gate, PgSchema.cpp): one round trip, one
+    // autocommit statement, and a reply lost with its connection is never
+    // sent again (runNoResend): the download fails with 503 rather than being
+    // counted twice.
+    static const std::string SQL = "SELECT exportd_download_gate($1, $2::bigint)";
     bool ok = false;
-    _pool.run("authorizeDownload", [&](Connection& c) {
-        c.exec("BEGIN");
+    _pool.runNoResend("authorizeDownload", [&](Connection& c) {
         Params params;
         params.add(id).add(gateBound(clock));
         const Result r = c.execPrepared("gate_count", SQL, params);
-        ok = gateOpen(r, clock);
-        c.exec(ok ? "COMMIT" : "ROLLBACK");
+        ok = r.rows() > 0 && r.boolean(0, 0);
     });
     return ok;
 }

@@ -53,6 +53,28 @@ const char* const SCHEMA[] = {
     "CREATE TABLE IF NOT EXISTS instances ("
     " instance_id text COLLATE \"C\" PRIMARY KEY,"
     " heartbeat_at bigint NOT NULL)",
+    // The download gate in one statement (PgRegistry::authorizeDownloadAt):
+    // the count takes the row's lock, the clock is read once it is held (in
+    // RETURNING), and a decision come too late undoes the count (the block's
+    // own subtransaction), so that a download costs one round trip and no
+    // BEGIN/COMMIT whose reply could be lost after the commit. `bound` is a
+    // test's manual clock; NULL decides with the database's clock.
+    "CREATE OR REPLACE FUNCTION exportd_download_gate(gate_id text, bound bigint) RETURNS boolean"
+    " LANGUAGE plpgsql AS $$"
+    " DECLARE expires bigint; now_ms bigint;"
+    " BEGIN"
+    "   BEGIN"
+    "     UPDATE exports SET download_count = download_count + 1"
+    "      WHERE id = gate_id AND status = 'ready' AND (bound IS NULL OR expires_at > bound)"
+    "      RETURNING expires_at, COALESCE(bound, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
+    "      INTO expires, now_ms;"
+    "     IF NOT FOUND THEN RETURN false; END IF;"
+    "     IF expires > now_ms THEN RETURN true; END IF;"
+    "     RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'exportd: download gate closed';"
+    "   EXCEPTION WHEN raise_exception THEN"
+    "     RETURN false;"
+    "   END;"
+    " END $$",
 };
 
 } // namespace

@@ -166,6 +166,10 @@ public:
     bool usable() const;
     /// Inside a transaction block (after BEGIN, before COMMIT/ROLLBACK).
     bool inTransaction() const;
+    /// An idle connection with something to read has lost its server: a
+    /// server that stops or ends the session says so before it closes the
+    /// socket. Looks without waiting (one poll()); marks the connection lost.
+    bool endedByServer();
     /// "host=... port=... dbname=..." of this connection (no password).
     const std::string& description() const { return _description; }
     PGconn* raw() const { return _conn; }

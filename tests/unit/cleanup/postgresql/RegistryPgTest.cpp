@@ -17,6 +17,7 @@ class RegistryPgTest : public RegistryContract {
     CPPUNIT_TEST(testUnreachableServerFailsFastWithoutPassword);
     CPPUNIT_TEST(testStoppedServerFailsWithinBoundAndRegistryWorksAfterRestart);
     CPPUNIT_TEST(testIdsSortByteWiseWhateverTheLocale);
+    CPPUNIT_TEST(testGateAfterRestartCountsOnceOnAFreshConnection);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -132,6 +133,30 @@ public:
         server.start();
         for (int t = 0; t < 4; ++t) CPPUNIT_ASSERT(reg->find(testId("rs" + std::to_string(t))).has_value());
         CPPUNIT_ASSERT(reg->markFileDeleted(testId("rs1"), T0 + 1000));
+    }
+
+    // Verifies the gate across a database restart: it is never sent again
+    // after a lost reply (it may have counted), so the pooled connections the
+    // restart ended must be seen before sending and replaced; the download is
+    // then authorised at once and counted once.
+    void testGateAfterRestartCountsOnceOnAFreshConnection()
+    {
+        PrivateServer server;
+        auto reg = openRegistry(patient(server.uri()));
+        SystemClock wall;
+        const std::string id = testId("gatert");
+        const Millis now = reg->registryNow();
+        makeReady(*reg, id, now, now + 60000);
+        // Several pooled connections, all of which the restart ends.
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) threads.emplace_back([&] { CPPUNIT_ASSERT(reg->find(id).has_value()); });
+        for (auto& t : threads) t.join();
+        server.stop();
+        server.start();
+        for (int i = 1; i <= 3; ++i) {
+            CPPUNIT_ASSERT(reg->authorizeDownloadAt(id, wall));
+            CPPUNIT_ASSERT_EQUAL(std::int64_t(i), reg->find(id)->downloadCount);
+        }
     }
 
     // Verifies that ids compare byte by byte (as SQLite does), not by the
