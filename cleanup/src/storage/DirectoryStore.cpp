@@ -101,7 +101,8 @@ private:
 // valid until reaped (UnlinkRing::submit).
 class DirectoryRemover : public BatchRemover {
 public:
-    DirectoryRemover(std::string dir, std::unique_ptr<UnlinkRing> ring) : _dir(std::move(dir)), _ring(std::move(ring)) {}
+    DirectoryRemover(std::string dir, std::unique_ptr<UnlinkRing> ring)
+        : _dir(std::move(dir)), _ring(std::move(ring)) {}
 
     bool submit(const std::string& name, std::uint64_t tag) override
     {
