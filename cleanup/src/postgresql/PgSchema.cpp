@@ -9,6 +9,28 @@ namespace {
 // the ids and instance ids compare byte by byte (COLLATE "C"), so that
 // "ORDER BY id" is the same order on both registries whatever the database's
 // locale.
+// The download gate in one statement (PgRegistry::authorizeDownloadAt):
+// the count takes the row's lock, the clock is read once it is held (in
+// RETURNING), and a decision come too late undoes the count (the block's own
+// subtransaction), so that a download costs one round trip and no
+// BEGIN/COMMIT whose reply could be lost after the commit. `bound` is a
+// test's manual clock; NULL decides with the database's clock.
+const char* const GATE_BODY =
+    " DECLARE expires bigint; now_ms bigint;"
+    " BEGIN"
+    "   BEGIN"
+    "     UPDATE exports SET download_count = download_count + 1"
+    "      WHERE id = gate_id AND status = 'ready' AND (bound IS NULL OR expires_at > bound)"
+    "      RETURNING expires_at, COALESCE(bound, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
+    "      INTO expires, now_ms;"
+    "     IF NOT FOUND THEN RETURN false; END IF;"
+    "     IF expires > now_ms THEN RETURN true; END IF;"
+    "     RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'exportd: download gate closed';"
+    "   EXCEPTION WHEN raise_exception THEN"
+    "     RETURN false;"
+    "   END;"
+    " END ";
+
 const char* const SCHEMA[] = {
     "CREATE TABLE IF NOT EXISTS exports ("
     " id text COLLATE \"C\" PRIMARY KEY,"
@@ -53,34 +75,34 @@ const char* const SCHEMA[] = {
     "CREATE TABLE IF NOT EXISTS instances ("
     " instance_id text COLLATE \"C\" PRIMARY KEY,"
     " heartbeat_at bigint NOT NULL)",
-    // The download gate in one statement (PgRegistry::authorizeDownloadAt):
-    // the count takes the row's lock, the clock is read once it is held (in
-    // RETURNING), and a decision come too late undoes the count (the block's
-    // own subtransaction), so that a download costs one round trip and no
-    // BEGIN/COMMIT whose reply could be lost after the commit. `bound` is a
-    // test's manual clock; NULL decides with the database's clock.
-    "CREATE OR REPLACE FUNCTION exportd_download_gate(gate_id text, bound bigint) RETURNS boolean"
-    " LANGUAGE plpgsql AS $$"
-    " DECLARE expires bigint; now_ms bigint;"
-    " BEGIN"
-    "   BEGIN"
-    "     UPDATE exports SET download_count = download_count + 1"
-    "      WHERE id = gate_id AND status = 'ready' AND (bound IS NULL OR expires_at > bound)"
-    "      RETURNING expires_at, COALESCE(bound, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
-    "      INTO expires, now_ms;"
-    "     IF NOT FOUND THEN RETURN false; END IF;"
-    "     IF expires > now_ms THEN RETURN true; END IF;"
-    "     RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'exportd: download gate closed';"
-    "   EXCEPTION WHEN raise_exception THEN"
-    "     RETURN false;"
-    "   END;"
-    " END $$",
 };
+
+} // namespace
+
+namespace {
+
+// Every table, index and the gate function (with this very body) in the
+// first schema of the search_path. When all are there, nothing is created:
+// the database user then needs no CREATE right (README, Configuration), since
+// even CREATE ... IF NOT EXISTS of an existing table asks for it.
+bool schemaComplete(Connection& c)
+{
+    static const std::string SQL =
+        "SELECT to_regclass('exports') IS NOT NULL AND to_regclass('secrets') IS NOT NULL"
+        " AND to_regclass('instances') IS NOT NULL AND to_regclass('exports_by_list') IS NOT NULL"
+        " AND to_regclass('exports_due') IS NOT NULL AND to_regclass('exports_ready') IS NOT NULL"
+        " AND to_regclass('exports_limit') IS NOT NULL AND to_regclass('exports_created_by_limit') IS NOT NULL"
+        " AND COALESCE((SELECT prosrc = $1 FROM pg_proc"
+        "               WHERE oid = to_regprocedure('exportd_download_gate(text,bigint)')), false)";
+    const Result r = c.exec(SQL, Params::of(std::string(GATE_BODY)));
+    return r.rows() == 1 && r.boolean(0, 0);
+}
 
 } // namespace
 
 void createSchema(Connection& c)
 {
+    if (schemaComplete(c)) return;
     // The lock is released at COMMIT; waiting for it (another host's DDL)
     // may take longer than a registry statement.
     const ReplyTimeout longer(c, 35000);
@@ -88,6 +110,9 @@ void createSchema(Connection& c)
     c.exec("SET LOCAL statement_timeout = '30s'");
     c.exec("SELECT pg_advisory_xact_lock(hashtext('exportd registry schema'))");
     for (const char* sql : SCHEMA) c.exec(sql);
+    c.exec(std::string("CREATE OR REPLACE FUNCTION exportd_download_gate(gate_id text, bound bigint)"
+                       " RETURNS boolean LANGUAGE plpgsql AS $exportd$")
+           + GATE_BODY + "$exportd$");
     c.exec("COMMIT");
 }
 

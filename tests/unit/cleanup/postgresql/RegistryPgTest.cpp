@@ -18,6 +18,7 @@ class RegistryPgTest : public RegistryContract {
     CPPUNIT_TEST(testStoppedServerFailsWithinBoundAndRegistryWorksAfterRestart);
     CPPUNIT_TEST(testIdsSortByteWiseWhateverTheLocale);
     CPPUNIT_TEST(testGateAfterRestartCountsOnceOnAFreshConnection);
+    CPPUNIT_TEST(testUserWithoutCreateRightOpensACompleteSchema);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -157,6 +158,42 @@ public:
             CPPUNIT_ASSERT(reg->authorizeDownloadAt(id, wall));
             CPPUNIT_ASSERT_EQUAL(std::int64_t(i), reg->find(id)->downloadCount);
         }
+    }
+
+    // Verifies the least rights the README promises: once the schema exists
+    // (made here by the test's superuser), a database user with only SELECT,
+    // INSERT, UPDATE and DELETE on its tables opens the registry (which then
+    // creates nothing: even CREATE ... IF NOT EXISTS asks for CREATE) and its
+    // downloads pass the gate, which runs with the caller's rights.
+    void testUserWithoutCreateRightOpensACompleteSchema()
+    {
+        const std::string role = "dml_" + _schema->name();
+        postgresql::Connection admin(_uri);
+        admin.exec("CREATE ROLE " + role + " LOGIN");
+        struct DropRole {
+            postgresql::Connection& admin;
+            std::string role;
+            ~DropRole()
+            {
+                try {
+                    admin.exec("DROP OWNED BY " + role + "; DROP ROLE " + role);
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "cannot drop role %s: %s\n", role.c_str(), e.what());
+                }
+            }
+        } dropRole{admin, role};
+        admin.exec("GRANT USAGE ON SCHEMA " + _schema->name() + " TO " + role);
+        admin.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + _schema->name() + " TO "
+                   + role);
+        auto limited = openRegistry(_uri + "&user=" + role);
+        const std::string id = testId("dmlgate");
+        const Millis now = limited->registryNow();
+        makeReady(*limited, id, now, now + 60000);
+        CPPUNIT_ASSERT(limited->authorizeDownloadAt(id, SystemClock()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(1), _reg->find(id)->downloadCount);
+        // Without CREATE the same user cannot make a schema that is missing.
+        admin.exec("DROP INDEX exports_due");
+        CPPUNIT_ASSERT_THROW(openRegistry(_uri + "&user=" + role), RegistryError);
     }
 
     // Verifies that ids compare byte by byte (as SQLite does), not by the
